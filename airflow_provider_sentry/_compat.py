@@ -1,0 +1,49 @@
+"""The one place that imports Airflow internals, newest path first (Airflow 3.0 to 3.3+)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+try:  # Airflow 3.1+ (task-sdk 1.1+)
+    from airflow.sdk import BaseHook
+except ImportError:  # Airflow 3.0
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
+
+from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
+
+try:  # task-sdk 1.1+
+    from airflow.sdk.exceptions import AirflowException, TaskDeferred
+except ImportError:  # Airflow 3.0
+    from airflow.exceptions import AirflowException, TaskDeferred  # type: ignore[no-redef,attr-defined]
+
+try:  # 3.1+
+    from airflow.sdk.log import mask_secret
+except ImportError:  # 3.0
+    from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
+
+try:  # 3.1+
+    from airflow.sdk.configuration import conf
+except ImportError:  # 3.0
+    from airflow.configuration import conf  # type: ignore[no-redef]
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+else:
+    Context = dict
+
+__all__ = [
+    "AirflowException",
+    "BaseHook",
+    "BaseOperator",
+    "BaseOperatorLink",
+    "BaseSensorOperator",
+    "BaseTrigger",
+    "Context",
+    "PokeReturnValue",
+    "TaskDeferred",
+    "TriggerEvent",
+    "conf",
+    "mask_secret",
+]

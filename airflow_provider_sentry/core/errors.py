@@ -1,0 +1,102 @@
+"""Map an HTTP error answer to a typed exception carrying ``status``, ``detail`` and ``errorId``.
+
+Sentry's error bodies come in three shapes: a JSON object (``{"detail": ..., "errorId": ...}``
+or DRF field errors), a JSON *string* (the 429 body) and HTML from a proxy (502/503).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from airflow_provider_sentry.exceptions import (
+    SentryApiError,
+    SentryAuthError,
+    SentryBadRequestError,
+    SentryConflictError,
+    SentryNotFoundError,
+    SentryRateLimitError,
+    SentryServerError,
+)
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def decode_body(body: bytes, content_type: str | None) -> Any:
+    """Decode JSON whatever the Content-Type says (Sentry's 429 is JSON served as text/html)."""
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _summarize_text(text: str, limit: int = 200) -> str:
+    """Reduce an HTML or text body to one readable line (e.g. ``502 Bad Gateway``)."""
+    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    plain = title.group(1) if title else _TAG.sub(" ", text)
+    plain = _SPACE.sub(" ", plain).strip()
+    return plain[:limit] + ("..." if len(plain) > limit else "")
+
+
+def describe(body: Any) -> tuple[Any, str | None]:
+    """Return ``(detail, errorId)`` from any of Sentry's error body shapes."""
+    if isinstance(body, dict):
+        detail = body.get("detail", body if body else None)
+        if isinstance(detail, dict) and "message" in detail:  # {"detail": {"code", "message", "extra"}}
+            detail = detail["message"]
+        error_id = body.get("errorId")
+        return detail, str(error_id) if error_id else None
+    if isinstance(body, str):
+        return _summarize_text(body), None
+    if body is None:
+        return None, None
+    return body, None
+
+
+def error_for_response(
+    status: int,
+    body: Any,
+    *,
+    conn_id: str,
+    method: str,
+    path: str,
+    reset_at: float | None = None,
+    waited: float = 0.0,
+) -> SentryApiError:
+    """Build the typed error for an error status; the message never contains the secret."""
+    detail, error_id = describe(body)
+    where = f"{method} /api/0/{path}"
+    message = f"Sentry answered {status} to {where}"
+    if detail:
+        message += f": {detail}"
+    if error_id:
+        message += f" (errorId {error_id})"
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "detail": detail,
+        "error_id": error_id,
+        "method": method,
+        "path": path,
+        "body": body,
+    }
+    if status in (401, 403):
+        hint = "is invalid or expired" if status == 401 else "lacks the scope this call needs"
+        return SentryAuthError(f"{message}. The token of connection {conn_id!r} {hint}.", **kwargs)
+    if status == 429:
+        if waited:
+            message += f" after waiting {waited:.1f}s in total"
+        return SentryRateLimitError(message, reset_at=reset_at, **kwargs)
+    if status == 400:
+        return SentryBadRequestError(message, **kwargs)
+    if status == 404:
+        return SentryNotFoundError(message, **kwargs)
+    if status == 409:
+        return SentryConflictError(message, **kwargs)
+    if status >= 500:
+        return SentryServerError(message, **kwargs)
+    return SentryApiError(message, **kwargs)

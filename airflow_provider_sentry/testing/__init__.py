@@ -1,0 +1,1 @@
+"""An offline Sentry emulator for tests, the demo and users' own DAG tests."""
