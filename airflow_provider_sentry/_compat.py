@@ -17,9 +17,9 @@ except ImportError:  # Airflow 3.0
     from airflow.exceptions import AirflowException, TaskDeferred  # type: ignore[no-redef,attr-defined]
 
 try:  # 3.1+
-    from airflow.sdk.log import mask_secret
+    from airflow.sdk.log import mask_secret, redact
 except ImportError:  # 3.0
-    from airflow.sdk.execution_time.secrets_masker import mask_secret  # type: ignore[no-redef]
+    from airflow.sdk.execution_time.secrets_masker import mask_secret, redact  # type: ignore[no-redef]
 
 try:  # 3.1+
     from airflow.sdk.configuration import conf
@@ -46,4 +46,5 @@ __all__ = [
     "TriggerEvent",
     "conf",
     "mask_secret",
+    "redact",
 ]
