@@ -17,7 +17,7 @@ except ImportError:  # Airflow 3.0
     from airflow.exceptions import AirflowException, TaskDeferred  # type: ignore[no-redef,attr-defined]
 
 try:  # 3.1+
-    from airflow.sdk.log import mask_secret, redact
+    from airflow.sdk.log import mask_secret, redact  # type: ignore[attr-defined]
 except ImportError:  # 3.0
     from airflow.sdk.execution_time.secrets_masker import mask_secret, redact  # type: ignore[no-redef]
 

@@ -196,5 +196,5 @@ def test_redirects_follow_same_origin_and_refuse_other_hosts() -> None:
     sends = [a for a in actions if isinstance(a, Send)]
     assert sends[1].url == "https://sentry.io/api/0/y/"
     assert sends[1].headers["Authorization"].startswith("Bearer")
-    with pytest.raises(SentryRedirectError, match="another host 'evil.example'"):
+    with pytest.raises(SentryRedirectError, match=r"another host 'evil\.example'"):
         drive(Call(settings(), "GET", "x"), [(307, {"Location": "https://evil.example/api/0/x/"}, b"")])
