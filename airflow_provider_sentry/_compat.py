@@ -9,7 +9,13 @@ try:  # Airflow 3.1+ (task-sdk 1.1+)
 except ImportError:  # Airflow 3.0
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
 
-from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
+from airflow.sdk import (
+    BaseOperator,
+    BaseOperatorLink,
+    BaseSensorOperator,
+    PokeReturnValue,
+    Variable,  # the sensor's durable watch state (3.0+)
+)
 
 try:  # task-sdk 1.1+
     from airflow.sdk.exceptions import AirflowException, TaskDeferred
@@ -26,6 +32,8 @@ try:  # 3.1+
 except ImportError:  # 3.0
     from airflow.configuration import conf  # type: ignore[no-redef]
 
+# Extra links read back what execute() stored (same path on 3.0 and 3.3).
+from airflow.sdk.execution_time.xcom import XCom
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 if TYPE_CHECKING:
@@ -44,6 +52,8 @@ __all__ = [
     "PokeReturnValue",
     "TaskDeferred",
     "TriggerEvent",
+    "Variable",
+    "XCom",
     "conf",
     "mask_secret",
     "redact",

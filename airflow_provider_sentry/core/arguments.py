@@ -1,0 +1,78 @@
+"""Operator argument coercion: a rendered template turns a list or a bool into a string.
+
+``"{{ params.projects }}"`` renders to ``"['backend']"`` unless the DAG renders native objects;
+these helpers accept both forms so DAG authors need not care.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from airflow_provider_sentry.exceptions import SentryInputError
+
+
+def as_bool(value: Any, field: str) -> bool:
+    """A bool, also from a rendered template (``"True"``, ``"false"``)."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off", "", "none"):
+        return False
+    raise SentryInputError(field, f"must be true or false, got {value!r}")
+
+
+def as_positive_int(value: Any, field: str, *, maximum: int | None = None) -> int:
+    """A positive int, also from a rendered template; bools and fractions are refused."""
+    if isinstance(value, bool):
+        raise SentryInputError(field, f"must be a positive integer, got {value!r}")
+    try:
+        number = int(value.strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        raise SentryInputError(field, f"must be a positive integer, got {value!r}") from None
+    if isinstance(value, float) and number != value:
+        raise SentryInputError(field, f"must be a whole number, got {value!r}")
+    if number < 1:
+        raise SentryInputError(field, f"must be at least 1, got {number}")
+    if maximum is not None and number > maximum:
+        raise SentryInputError(field, f"must be at most {maximum}, got {number}")
+    return number
+
+
+def parse_rendered_list(text: str, field: str) -> list[Any]:
+    """``'["a", 1]'`` (JSON, e.g. from XCom) or ``"['a', 1]"`` (a rendered Python list)."""
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        try:
+            parsed = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            raise SentryInputError(field, f"{text[:80]!r} is not a list") from None
+    if not isinstance(parsed, list | tuple):
+        raise SentryInputError(field, f"must be a list, got {type(parsed).__name__}")
+    return list(parsed)
+
+
+def as_list(value: Any, field: str, *, split: bool = True) -> list[Any]:
+    """A list from a list, a scalar, a rendered list string, or (``split``) "a, b c" words."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return parse_rendered_list(text, field)
+        if not split:
+            return [text] if text else []
+        return [part for part in text.replace(",", " ").split() if part]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if isinstance(value, Mapping):
+        return [value]
+    if isinstance(value, Iterable) and not isinstance(value, bytes):
+        return list(value)
+    raise SentryInputError(field, f"must be a list, got {type(value).__name__}")

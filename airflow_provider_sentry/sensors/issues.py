@@ -1,0 +1,260 @@
+"""NewIssuesSensor: wait for Sentry issues first seen since the watch began, never losing or repeating one.
+
+The decisions (which request, how the cursor moves) live in ``core/poll.py``; this module only
+loads the state, drives the state machine with the sync hook, commits the state and hands the
+issues over. See docs/sensor.md for the semantics and guarantees.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_sentry._compat import BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_sentry.core.poll import (
+    DEFAULT_OVERLAP_MS,
+    MAX_ISSUES_LIMIT,
+    TRANSIENT_ERRORS,
+    IssuePoll,
+    PollOutcome,
+)
+from airflow_provider_sentry.core.since import since_epoch_seconds
+from airflow_provider_sentry.core.watch import WatchSpec, WatchState, as_tuple
+from airflow_provider_sentry.exceptions import SentryInputError
+from airflow_provider_sentry.hooks.sentry import SentryHook
+from airflow_provider_sentry.sensors.state_store import StateStore, VariableStateStore, variable_name
+from airflow_provider_sentry.triggers.issues import NewIssuesTrigger, error_from_event
+
+if TYPE_CHECKING:
+    from airflow_provider_sentry._compat import Context
+
+MAX_STATE_KEY_LENGTH = 200
+
+
+def run_poll(hook: SentryHook, poll: IssuePoll) -> PollOutcome:
+    """Drive one poke's state machine with the sync transport."""
+    while (request := poll.next_request()) is not None:
+        poll.receive(hook.get_page(request.path, params=request.params, cursor=request.cursor))
+    return poll.outcome()
+
+
+@dataclass(frozen=True)
+class _Watch:
+    spec: WatchSpec
+    key: str
+    run_key: str
+    try_number: int | None
+    since: float | None
+
+
+class NewIssuesSensor(BaseSensorOperator):
+    """Succeed when Sentry has issues first seen after the watch began; return them, oldest first.
+
+    The first run with no stored state records a baseline and delivers nothing (unless ``since``
+    asks for a backfill). Every later poke delivers the issues that appeared since the last
+    delivery, exactly once, whatever happens between pokes (reschedule, retry, new DAG run,
+    another worker). The state lives in the Variable ``sentry_sensor_state.<state_key>``.
+
+    :param organization: organization slug; default: the connection's. (templated)
+    :param projects: project slugs or ids to watch; default: all the token can see. (templated)
+    :param query: Sentry search; default ``is:unresolved`` (always sent: Sentry's own default
+        hides low-priority issues). (templated)
+    :param environments: environment names to restrict to. (templated)
+    :param state_key: where the cursor lives; default ``<dag_id>.<task_id>``. Sensors with the
+        same key share one watch; deleting the Variable resets it. (templated)
+    :param max_issues: the most issues one run returns (bounds the XCom); the rest wait for the
+        next run. Between 1 and 1000, default 100.
+    :param since: on a first watch, deliver issues first seen from this datetime, or this far
+        back (``"1h"``, ``"30m"``, ``"7d"``, a timedelta), instead of recording a baseline. (templated)
+    :param sentry_conn_id: the Sentry connection.
+    :param deferrable: wait on the triggerer instead of a worker slot.
+    :return: (XCom) a JSON list of trimmed issues (``id``, ``shortId``, ``title``, ``culprit``,
+        ``level``, ``status``, ``firstSeen``, ``permalink``, ``project``, ``projectId``), oldest first.
+    """
+
+    template_fields: Sequence[str] = ("organization", "projects", "query", "environments", "state_key", "since")
+    ui_color = "#e1567c"
+
+    #: how far below the newest delivered first-seen second each poll re-reads (late indexing).
+    overlap_ms: int = DEFAULT_OVERLAP_MS
+    #: transient failures in a row after which the trigger gives up (deferrable mode).
+    max_consecutive_failures: int = 5
+
+    def __init__(
+        self,
+        *,
+        organization: str | None = None,
+        projects: str | int | Sequence[str | int] | None = None,
+        query: str = "is:unresolved",
+        environments: str | Sequence[str] | None = None,
+        state_key: str | None = None,
+        max_issues: int = 100,
+        since: datetime | timedelta | str | None = None,
+        sentry_conn_id: str = "sentry_default",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.organization = organization
+        self.projects = projects
+        self.query = query
+        self.environments = environments
+        self.state_key = state_key
+        self.max_issues = max_issues
+        self.since = since
+        self.sentry_conn_id = sentry_conn_id
+        self.deferrable = deferrable
+
+    @cached_property
+    def hook(self) -> SentryHook:
+        return SentryHook(sentry_conn_id=self.sentry_conn_id)
+
+    def state_store(self) -> StateStore:
+        """The durable store of the watch (an Airflow Variable per ``state_key``)."""
+        return VariableStateStore()
+
+    # -- Airflow entry points ----------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        self._validate()
+        if not self.deferrable:
+            return super().execute(context)
+        result = self.poke(context)
+        if isinstance(result, PokeReturnValue) and result.is_done:
+            return result.xcom_value
+        watch = self._watch(context)
+        self.defer(
+            trigger=NewIssuesTrigger(
+                spec=watch.spec.to_json(),
+                state=self._state_json,
+                sentry_conn_id=self.sentry_conn_id,
+                run_key=watch.run_key,
+                try_number=watch.try_number,
+                since=watch.since,
+                max_issues=self.max_issues,
+                poll_interval=float(self.poke_interval),
+                overlap_ms=self.overlap_ms,
+                max_consecutive_failures=self.max_consecutive_failures,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=float(self.timeout)),
+        )
+
+    def poke(self, context: Context) -> PokeReturnValue | bool:
+        """One look at Sentry. The state is committed before the issues are returned, and it
+        records the batch with the task run, so a retry after a kill re-delivers that batch."""
+        self._validate()
+        watch = self._watch(context)
+        store = self.state_store()
+        stored = store.load(watch.key)
+        self._state_json = stored
+        try:
+            poll = IssuePoll(
+                watch.spec,
+                stored,
+                now=time.time(),
+                since=watch.since,
+                run_key=watch.run_key,
+                try_number=watch.try_number,
+                max_issues=self.max_issues,
+                overlap_ms=self.overlap_ms,
+            )
+            outcome = run_poll(self.hook, poll)
+        except TRANSIENT_ERRORS as exc:
+            self.log.warning("Sentry poll failed; nothing was committed, trying again at the next poke: %s", exc)
+            return False
+        for note in outcome.notes:
+            self.log.warning("Sentry watch %r: %s", watch.key, note)
+        if outcome.changed:
+            store.save(watch.key, outcome.state.to_json())
+        self._state_json = outcome.state.to_json()
+        return self._report(watch, outcome)
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume after the trigger fired: commit the state it carried, then return its issues."""
+        if not event or event.get("status") != "success":
+            raise error_from_event(event or {})
+        watch = self._watch(context)
+        state = WatchState.from_json(event["state"])
+        self.state_store().save(watch.key, state.to_json())
+        issues = list(event.get("issues") or [])
+        self.log.info("Delivering %s new Sentry issue(s) for watch %r", len(issues), watch.key)
+        return issues
+
+    # -- helpers -----------------------------------------------------------------------------
+    _state_json: dict[str, Any] | None = None
+
+    def _report(self, watch: _Watch, outcome: PollOutcome) -> PokeReturnValue | bool:
+        if outcome.kind == "baseline":
+            self.log.info(
+                "Recorded a baseline for watch %r (Variable %s); issues first seen from now on will be delivered",
+                watch.key,
+                variable_name(watch.key),
+            )
+            return False
+        if not outcome.issues:
+            self.log.info("No new Sentry issues (%s request(s))", outcome.requests)
+            return False
+        what = "Re-delivering the batch of this task run" if outcome.kind == "replay" else "Delivering"
+        self.log.info(
+            "%s: %s new Sentry issue(s) for watch %r (%s request(s))",
+            what,
+            len(outcome.issues),
+            watch.key,
+            outcome.requests,
+        )
+        return PokeReturnValue(is_done=True, xcom_value=outcome.issues)
+
+    def _watch(self, context: Context) -> _Watch:
+        ti = context["ti"]
+        organization = self.hook.resolve_organization(self.organization)
+        spec = WatchSpec(
+            organization=organization,
+            query=self.query,
+            projects=as_tuple(self.projects),
+            environments=as_tuple(self.environments),
+        )
+        key = self.state_key or f"{ti.dag_id}.{ti.task_id}"
+        map_index = getattr(ti, "map_index", -1)
+        run_key = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{map_index}"
+        since = since_epoch_seconds(self.since, time.time()) if self.since is not None else None
+        return _Watch(spec, key, run_key, getattr(ti, "try_number", None), since)
+
+    def _validate(self) -> None:
+        """Reject bad arguments before any request (errors name the argument)."""
+        if isinstance(self.max_issues, bool) or not isinstance(self.max_issues, int):
+            raise SentryInputError("max_issues", f"must be an integer, got {self.max_issues!r}")
+        if not 1 <= self.max_issues <= MAX_ISSUES_LIMIT:
+            raise SentryInputError("max_issues", f"must be between 1 and {MAX_ISSUES_LIMIT}, got {self.max_issues}")
+        if not isinstance(self.query, str):
+            raise SentryInputError("query", f"must be a string, got {type(self.query).__name__}")
+        if self.organization is not None and (not isinstance(self.organization, str) or not self.organization.strip()):
+            raise SentryInputError("organization", "must be a non-empty slug")
+        _check_names("projects", self.projects, allow_ints=True)
+        _check_names("environments", self.environments, allow_ints=False)
+        if self.state_key is not None and (
+            not isinstance(self.state_key, str)
+            or not self.state_key.strip()
+            or len(self.state_key) > MAX_STATE_KEY_LENGTH
+        ):
+            raise SentryInputError(
+                "state_key", f"must be a non-empty string of at most {MAX_STATE_KEY_LENGTH} characters"
+            )
+        if self.since is not None:
+            since_epoch_seconds(self.since, time.time())
+
+
+def _check_names(field: str, value: Any, *, allow_ints: bool) -> None:
+    if value is None:
+        return
+    items = [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
+    if not isinstance(items, list | tuple):
+        raise SentryInputError(field, f"must be a string or a list of strings, got {type(value).__name__}")
+    for item in items:
+        ok = isinstance(item, str) and item.strip() != "" and item == item.strip()
+        ok = ok or (allow_ints and isinstance(item, int) and not isinstance(item, bool) and item > 0)
+        if not ok:
+            raise SentryInputError(field, f"invalid value {item!r}")

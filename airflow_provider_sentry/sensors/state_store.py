@@ -1,0 +1,98 @@
+"""Where a new-issues watch keeps its state between pokes, tries, workers and DAG runs.
+
+An Airflow Variable per watch (``sentry_sensor_state.<state_key>``, JSON). Why a Variable:
+
+- reschedule mode rebuilds the sensor and wipes the task's XCom before every poke, and a retry
+  clears the XCom of the failed try, so neither instance attributes nor XCom survive;
+- ``task_state_store`` (3.3+) is scoped to one DAG run, so it cannot carry the cursor to the
+  next run, and it does not exist on 3.0-3.2; ``asset_state_store`` needs an asset;
+- a Variable works on every supported Airflow version, in tasks and in ``dag.test()``, across
+  runs and workers; it can be shared by key and reset with ``airflow variables delete``.
+
+The sensor writes it only when a poke changed the state (a baseline or a delivery), never on
+an idle poke. Writes are last-writer-wins: one sensor at a time per ``state_key``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+VARIABLE_PREFIX = "sentry_sensor_state."
+
+
+class StateStore(Protocol):
+    """Load, save and delete the JSON state of a watch by key."""
+
+    def load(self, key: str) -> dict[str, Any] | None: ...
+
+    def save(self, key: str, state: dict[str, Any]) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class VariableBackend(Protocol):
+    """The part of Airflow's ``Variable`` the store uses (task-sdk and ``airflow.models`` agree on it)."""
+
+    def get(self, key: str, default: Any = ...) -> Any: ...
+
+    def set(self, key: str, value: Any, description: str | None = None) -> None: ...
+
+    def delete(self, key: str) -> Any: ...
+
+
+def variable_name(state_key: str) -> str:
+    """The Variable holding a watch: ``sentry_sensor_state.<state_key>``."""
+    return VARIABLE_PREFIX + state_key
+
+
+class VariableStateStore:
+    """The durable store: one Airflow Variable per watch, JSON text.
+
+    :param backend: ``Variable``-like object; the task-sdk ``Variable`` by default.
+    """
+
+    def __init__(self, backend: VariableBackend | None = None) -> None:
+        self._backend = backend
+
+    @property
+    def backend(self) -> VariableBackend:
+        if self._backend is None:
+            from airflow_provider_sentry._compat import Variable
+
+            self._backend = Variable
+        return self._backend
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        raw = self.backend.get(variable_name(key), None)
+        if raw is None or raw == "":
+            return None
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        return value if isinstance(value, dict) else {"malformed": value}
+
+    def save(self, key: str, state: dict[str, Any]) -> None:
+        text = json.dumps(state, separators=(",", ":"), sort_keys=True)
+        description = f"NewIssuesSensor watch {key!r}; delete this Variable to reset the watch"
+        self.backend.set(variable_name(key), text, description)
+
+    def delete(self, key: str) -> None:
+        self.backend.delete(variable_name(key))
+
+
+class InMemoryStateStore:
+    """A dict-backed store for unit tests and for code outside Airflow tasks."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+        self.saves = 0
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        raw = self.data.get(key)
+        return None if raw is None else dict(json.loads(raw))
+
+    def save(self, key: str, state: dict[str, Any]) -> None:
+        self.data[key] = json.dumps(state)
+        self.saves += 1
+
+    def delete(self, key: str) -> None:
+        self.data.pop(key, None)

@@ -1,0 +1,58 @@
+"""After a deploy: create the Sentry release, set its commits, record the deploy, finalize it, and
+mark the issues that were open before the deploy as resolved in that release (Sentry then flags
+any that come back as regressions).
+
+Settings come from params (override with ``airflow dags test release_after_deploy -c '{...}'``); the
+organization comes from the ``sentry_default`` connection. Every task is safe to retry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import DAG, Param
+
+from airflow_provider_sentry.operators.issues import ResolveIssuesOperator
+from airflow_provider_sentry.operators.releases import (
+    CreateDeployOperator,
+    CreateReleaseOperator,
+    FinalizeReleaseOperator,
+    SetCommitsOperator,
+)
+
+VERSION = "{{ params.version or ('backend@' ~ ds_nodash) }}"
+
+with DAG(
+    dag_id="release_after_deploy",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    tags=["sentry", "example"],
+    params={
+        "version": Param("", type="string", description="Release version; empty: backend@<ds_nodash>"),
+        "projects": Param(["backend"], type="array", description="Sentry project slugs"),
+        "refs": Param(["acme/backend@v1.0.0..v1.1.0"], type="array", description="repo@from..to, as sentry-cli"),
+        "environment": Param("production", type="string"),
+        "deploy_url": Param("", type="string"),
+        "resolve_query": Param("is:unresolved", type="string", description="Issues fixed by this release"),
+        "max_issues": Param(1000, type="integer", minimum=1),
+    },
+    doc_md=__doc__,
+) as dag:
+    create = CreateReleaseOperator(task_id="create_release", version=VERSION, projects="{{ params.projects }}")
+    set_commits = SetCommitsOperator(task_id="set_commits", version=VERSION, refs="{{ params.refs }}")
+    deploy = CreateDeployOperator(
+        task_id="deploy",
+        version=VERSION,
+        environment="{{ params.environment }}",
+        url="{{ params.deploy_url }}",
+    )
+    finalize = FinalizeReleaseOperator(task_id="finalize", version=VERSION)
+    resolve = ResolveIssuesOperator(
+        task_id="resolve_in_release",
+        query="{{ params.resolve_query }}",
+        projects="{{ params.projects }}",
+        in_release=VERSION,
+        max_issues="{{ params.max_issues }}",
+    )
+    create >> set_commits >> deploy >> finalize >> resolve
