@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 try:  # Airflow 3.1+ (task-sdk 1.1+)
     from airflow.sdk import BaseHook
@@ -32,14 +33,29 @@ try:  # 3.1+
 except ImportError:  # 3.0
     from airflow.configuration import conf  # type: ignore[no-redef]
 
-# Extra links read back what execute() stored (same path on 3.0 and 3.3).
-from airflow.sdk.execution_time.xcom import XCom
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from airflow.sdk.execution_time.xcom import XCom
+    from airflow.triggers.base import BaseTrigger, TriggerEvent
 else:
     Context = dict
+
+# Imported on first use only, to keep DAG parse time low: the trigger base classes are needed on
+# the triggerer, XCom when an extra link is rendered (same paths on 3.0 and 3.3).
+_LAZY = {
+    "BaseTrigger": "airflow.triggers.base",
+    "TriggerEvent": "airflow.triggers.base",
+    "XCom": "airflow.sdk.execution_time.xcom",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AirflowException",

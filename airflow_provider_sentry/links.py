@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_sentry._compat import BaseOperatorLink, XCom
+from airflow_provider_sentry import _compat
+from airflow_provider_sentry._compat import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow_provider_sentry._compat import BaseOperator, Context
@@ -24,7 +25,7 @@ class _StoredUrlLink(BaseOperatorLink):
     def get_link(self, operator: BaseOperator, *, ti_key: Any) -> str:
         """The stored URL, or "" when the task never got far enough to store one."""
         try:
-            value = XCom.get_value(ti_key=ti_key, key=self.key)
+            value = _compat.XCom.get_value(ti_key=ti_key, key=self.key)
         except Exception:  # a missing XCom backend row must not break the task page
             return ""
         return value if isinstance(value, str) else ""

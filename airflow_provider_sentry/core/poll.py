@@ -206,7 +206,7 @@ class IssuePoll:
 
     def _start(self) -> None:
         state = self._state
-        if state is not None and state.batch is not None and self.run_key and state.batch.run_key == "never":
+        if state is not None and state.batch is not None and self.run_key and state.batch.run_key == self.run_key:
             issues = [dict(item) for item in state.batch.issues]
             self._finish(PollOutcome("replay", issues, state, False, 0))
             return

@@ -7,10 +7,9 @@ retries, rate-limit waits, redirects and error typing all come from ``core.excha
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING, Any
-
-from asgiref.sync import sync_to_async
 
 from airflow_provider_sentry._compat import BaseHook
 from airflow_provider_sentry.core.cursor import Cursor
@@ -23,6 +22,8 @@ from airflow_provider_sentry.core.urls import QueryParams, with_cursor
 from airflow_provider_sentry.hooks.sentry import SentryHook
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 
@@ -30,6 +31,18 @@ def _load_settings(conn_id: str) -> SentrySettings:
     """Load and mask the connection. Runs in a worker thread via ``sync_to_async``: ``get_connection``
     and ``mask_secret`` are blocking supervisor calls, which deadlock on the triggerer loop (3.3)."""
     return SentryHook(sentry_conn_id=conn_id).settings
+
+
+@functools.lru_cache(maxsize=8)
+def shared_ssl_context(verify: bool | str) -> ssl.SSLContext:
+    """One SSL context per ``verify`` setting for the whole process.
+
+    Each httpx client otherwise loads the CA bundle again (about 700 KiB per client), which is
+    700 MiB for 1,000 triggers on one triggerer (docs/performance.md, P6).
+    """
+    import httpx
+
+    return httpx.create_ssl_context(verify=verify, trust_env=False)
 
 
 class SentryAsyncHook(BaseHook):
@@ -56,6 +69,8 @@ class SentryAsyncHook(BaseHook):
     async def get_settings(self) -> SentrySettings:
         """The validated, masked connection, loaded once off the event loop."""
         if self._settings is None:
+            from asgiref.sync import sync_to_async
+
             self._settings = await sync_to_async(_load_settings)(self.sentry_conn_id)
         return self._settings
 
@@ -64,7 +79,9 @@ class SentryAsyncHook(BaseHook):
             import httpx
 
             # trust_env=False: no proxy or netrc credentials from the environment, as in the sync hook.
-            self._client = httpx.AsyncClient(verify=settings.verify, trust_env=False, follow_redirects=False)
+            self._client = httpx.AsyncClient(
+                verify=shared_ssl_context(settings.verify), trust_env=False, follow_redirects=False
+            )
         return self._client
 
     async def aclose(self) -> None:

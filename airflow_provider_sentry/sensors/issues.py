@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_sentry.core.arguments import as_list
 from airflow_provider_sentry.core.poll import (
     DEFAULT_OVERLAP_MS,
     MAX_ISSUES_LIMIT,
@@ -27,7 +28,6 @@ from airflow_provider_sentry.core.watch import WatchSpec, WatchState, as_tuple
 from airflow_provider_sentry.exceptions import SentryInputError
 from airflow_provider_sentry.hooks.sentry import SentryHook
 from airflow_provider_sentry.sensors.state_store import StateStore, VariableStateStore, variable_name
-from airflow_provider_sentry.triggers.issues import NewIssuesTrigger, error_from_event
 
 if TYPE_CHECKING:
     from airflow_provider_sentry._compat import Context
@@ -125,6 +125,8 @@ class NewIssuesSensor(BaseSensorOperator):
         result = self.poke(context)
         if isinstance(result, PokeReturnValue) and result.is_done:
             return result.xcom_value
+        from airflow_provider_sentry.triggers.issues import NewIssuesTrigger  # triggerer-side code: load lazily
+
         watch = self._watch(context)
         self.defer(
             trigger=NewIssuesTrigger(
@@ -176,6 +178,8 @@ class NewIssuesSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: commit the state it carried, then return its issues."""
         if not event or event.get("status") != "success":
+            from airflow_provider_sentry.triggers.issues import error_from_event
+
             raise error_from_event(event or {})
         watch = self._watch(context)
         state = WatchState.from_json(event["state"])
@@ -214,8 +218,8 @@ class NewIssuesSensor(BaseSensorOperator):
         spec = WatchSpec(
             organization=organization,
             query=self.query,
-            projects=as_tuple(self.projects),
-            environments=as_tuple(self.environments),
+            projects=as_tuple(as_list(self.projects, "projects")),
+            environments=as_tuple(as_list(self.environments, "environments", split=False)),
         )
         key = self.state_key or f"{ti.dag_id}.{ti.task_id}"
         map_index = getattr(ti, "map_index", -1)
@@ -233,8 +237,9 @@ class NewIssuesSensor(BaseSensorOperator):
             raise SentryInputError("query", f"must be a string, got {type(self.query).__name__}")
         if self.organization is not None and (not isinstance(self.organization, str) or not self.organization.strip()):
             raise SentryInputError("organization", "must be a non-empty slug")
-        _check_names("projects", self.projects, allow_ints=True)
-        _check_names("environments", self.environments, allow_ints=False)
+        # Templated values arrive as rendered strings ("['backend']"); as_list reads them back.
+        _check_names("projects", as_list(self.projects, "projects"), allow_ints=True)
+        _check_names("environments", as_list(self.environments, "environments", split=False), allow_ints=False)
         if self.state_key is not None and (
             not isinstance(self.state_key, str)
             or not self.state_key.strip()

@@ -180,7 +180,7 @@ def test_deploy_gives_up_after_three_failed_posts(hook: MagicMock) -> None:
 
 
 def test_links_read_what_execute_stored(mocker: MockerFixture) -> None:
-    get_value = mocker.patch("airflow_provider_sentry.links.XCom.get_value", return_value="https://x/releases/1/")
+    get_value = mocker.patch("airflow_provider_sentry._compat.XCom.get_value", return_value="https://x/releases/1/")
     key = MagicMock()
     assert SentryReleaseLink().get_link(MagicMock(), ti_key=key) == "https://x/releases/1/"
     get_value.assert_called_once_with(ti_key=key, key="sentry_release_url")

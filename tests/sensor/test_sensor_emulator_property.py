@@ -106,7 +106,7 @@ def play(mode: str, store: Any, script: list[tuple[str, Any, Any]], max_issues: 
 
 
 COMMON = settings(
-    max_examples=20,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -131,3 +131,22 @@ def test_reschedule_mode_through_the_variable_store(
 @given(script=events, max_issues=st.sampled_from([1, 7, 100]))
 def test_deferrable_mode_trigger_driven_with_asyncio(no_waiting: None, script: list, max_issues: int) -> None:
     play("deferrable", InMemoryStateStore(), script, max_issues)
+
+
+@pytest.mark.parametrize("step", ["after_fetch", "before_write", "after_write"])
+@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
+def test_a_kill_at_each_step_of_a_poke_loses_nothing(airflow_db: None, no_waiting: None, mode: str, step: str) -> None:
+    """Deterministic companion of the properties: the worker dies at ``step`` of a delivering poke."""
+    script: list[tuple[str, Any, Any]] = [
+        ("add", False, False),
+        ("add", True, False),  # same second
+        ("add", False, True),  # indexed late
+        ("poke", step, None),
+        ("index", 0, None),
+        ("poke", step, None),
+        ("burst", 120, None),
+        ("poke", step, None),
+        ("poke", None, None),
+    ]
+    store = variable_store() if mode == "reschedule" else InMemoryStateStore()
+    play(mode, store, script, 100)

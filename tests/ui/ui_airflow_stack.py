@@ -60,13 +60,15 @@ def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 10.0) -> No
 
 
 def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Whether a process of the group still runs (zombies waiting for a reaper do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # exited while we looked
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 class ApiError(RuntimeError):
@@ -85,16 +87,15 @@ class AirflowStack:
     home: Path
     dags_folder: Path
     port: int = field(default_factory=free_port)
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    _token: str | None = None
+    _token: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def env(self) -> dict[str, str]:
+    def build_env(self) -> dict[str, str]:
         """The parent's environment minus its Airflow settings (pytest's conftest sets some), plus ours."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "AIRFLOW__"))}
         env.update(
@@ -122,7 +123,7 @@ class AirflowStack:
         return env
 
     def __post_init__(self) -> None:
-        self._env = self.env  # one JWT secret shared by every component
+        self._env = self.build_env()  # built once: every component must share the one JWT secret
 
     # -- life cycle ------------------------------------------------------------------------
     def migrate(self) -> None:

@@ -58,6 +58,8 @@ class Chromium:
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                "--disable-crash-reporter",
+                "--disable-breakpad",
                 "--no-first-run",
                 "--no-default-browser-check",
                 "--remote-debugging-address=127.0.0.1",
@@ -86,6 +88,9 @@ class Chromium:
         self.send("Page.enable")
         self.send("Runtime.enable")
         self.send("Network.enable")
+        self.send(
+            "Emulation.setDeviceMetricsOverride", width=WINDOW[0], height=WINDOW[1], deviceScaleFactor=1, mobile=False
+        )
 
     def stop(self) -> None:
         if self.ws is not None:
@@ -151,20 +156,23 @@ class Chromium:
         return str(self.evaluate("document.body ? document.body.innerText : ''") or "")
 
     def click(self, element_js: str, timeout: float = 20.0, what: str | None = None) -> None:
-        """Click the centre of the element that the JavaScript expression ``element_js`` returns."""
-        box = self.wait_for(
-            f"""(() => {{ const el = {element_js};
-                if (!el) return null;
-                el.scrollIntoView({{block: 'center'}});
-                const r = el.getBoundingClientRect();
-                return r.width && r.height ? {{x: r.x + r.width / 2, y: r.y + r.height / 2}} : null; }})()""",
-            timeout,
-            what or element_js,
-        )
+        """Click the centre of the element that the JavaScript expression ``element_js`` returns,
+        once it is visible and has stopped moving (dialogs and accordions animate)."""
+        locate = f"""(() => {{ const el = {element_js};
+            if (!el) return null;
+            el.scrollIntoView({{block: 'center'}});
+            const r = el.getBoundingClientRect();
+            return r.width && r.height ? [r.x + r.width / 2, r.y + r.height / 2] : null; }})()"""
+        deadline = time.monotonic() + timeout
+        previous = None
+        while True:
+            box = self.wait_for(locate, max(deadline - time.monotonic(), 0.1), what or element_js)
+            if box == previous:
+                break
+            previous = box
+            time.sleep(0.15)
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.send(
-                "Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left", clickCount=1
-            )
+            self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
     def type_text(self, text: str) -> None:
         self.send("Input.insertText", text=text)
