@@ -17,10 +17,12 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_sentry.get_provider_info import get_provider_info
-from airflow_provider_sentry.testing import SentryEmulator
-from tests.ui.ui_airflow_stack import VENV_BIN, AirflowStack
-from tests.ui.ui_cdp_browser import CHROMIUM, Chromium
+pytest.importorskip("websockets", reason="the UI test drives Chromium over CDP with the websockets package")
+
+from airflow_provider_sentry.get_provider_info import get_provider_info  # noqa: E402
+from airflow_provider_sentry.testing import SentryEmulator  # noqa: E402
+from tests.ui.ui_airflow_stack import VENV_BIN, AirflowStack  # noqa: E402
+from tests.ui.ui_cdp_browser import CHROMIUM, CdpError, Chromium  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "ui"
@@ -75,7 +77,14 @@ class UiEnv:
     def open(self, path: str, ready_js: str, timeout: float = 30.0) -> None:
         """Load a UI page with the admin's JWT cookie and wait until ``ready_js`` is truthy."""
         self.browser.navigate(self.stack.url + path)
-        self.browser.wait_for(ready_js, timeout, f"{path}: {ready_js}")
+        try:
+            self.browser.wait_for(f"!!({ready_js})", timeout, f"{path}: {ready_js}")
+        except CdpError as exc:
+            shot = self.shot(f"failed-{path.strip('/').split('/')[0] or 'home'}.png")
+            where = self.browser.evaluate("location.href")
+            raise CdpError(
+                f"{exc}\nat {where}, screenshot {shot}\npage text: {self.browser.body_text()[:800]}"
+            ) from None
 
     def shot(self, name: str) -> Path:
         return self.browser.screenshot(ARTIFACTS / name)

@@ -8,6 +8,7 @@ worker lingers). Only the api-server listens, on 127.0.0.1; serve-logs is skippe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -153,10 +154,8 @@ class AirflowStack:
 
     def stop(self, grace: float = 10.0) -> None:
         for proc in self.processes.values():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for proc in self.processes.values():
             stop_process_group(proc, grace)
 
@@ -193,9 +192,7 @@ class AirflowStack:
     def token(self) -> str:
         """A JWT for the admin, also the UI's ``_token`` cookie."""
         if self._token is None:
-            answer = self.request(
-                "POST", "/auth/token", {"username": "admin", "password": self.password}, auth=False
-            )
+            answer = self.request("POST", "/auth/token", {"username": "admin", "password": self.password}, auth=False)
             self._token = str(answer["access_token"])
         return self._token
 

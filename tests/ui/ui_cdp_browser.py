@@ -8,8 +8,10 @@ type text, press keys, and take screenshots.
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
+import shutil
 import subprocess
 import tempfile
 import time
@@ -70,7 +72,7 @@ class Chromium:
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=(self.profile.parent / f"{self.profile.name}.log").open("wb"),
+            stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
         port_file = self.profile / "DevToolsActivePort"
@@ -94,14 +96,13 @@ class Chromium:
 
     def stop(self) -> None:
         if self.ws is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.ws.close()
-            except Exception:
-                pass
             self.ws = None
         if self.proc is not None:
             stop_process_group(self.proc, grace=5.0)
             self.proc = None
+        shutil.rmtree(self.profile, ignore_errors=True)
 
     # -- protocol ---------------------------------------------------------------------------
     def send(self, method: str, timeout: float = 30.0, **params: Any) -> dict[str, Any]:
@@ -180,14 +181,10 @@ class Chromium:
     def press(self, key: str) -> None:
         codes = {"Enter": 13, "Escape": 27, "Tab": 9, "ArrowDown": 40}
         for kind in ("keyDown", "keyUp"):
-            self.send(
-                "Input.dispatchKeyEvent",
-                type=kind,
-                key=key,
-                code=key,
-                windowsVirtualKeyCode=codes[key],
-                **({"text": "\r"} if key == "Enter" and kind == "keyDown" else {}),
-            )
+            event: dict[str, Any] = {"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": codes[key]}
+            if key == "Enter" and kind == "keyDown":
+                event["text"] = "\r"
+            self.send("Input.dispatchKeyEvent", **event)
 
     def screenshot(self, path: Path) -> Path:
         data = self.send("Page.captureScreenshot", format="png", captureBeyondViewport=False)["data"]
