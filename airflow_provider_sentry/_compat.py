@@ -5,11 +5,6 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-try:  # Airflow 3.1+ (task-sdk 1.1+)
-    from airflow.sdk import BaseHook
-except ImportError:  # Airflow 3.0
-    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
-
 from airflow.sdk import (
     BaseOperator,
     BaseOperatorLink,
@@ -34,27 +29,32 @@ except ImportError:  # 3.0
     from airflow.configuration import conf  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import BaseHook, Context
     from airflow.sdk.execution_time.xcom import XCom
     from airflow.triggers.base import BaseTrigger, TriggerEvent
 else:
     Context = dict
 
-# Imported on first use only, to keep DAG parse time low: the trigger base classes are needed on
-# the triggerer, XCom when an extra link is rendered (same paths on 3.0 and 3.3).
-_LAZY = {
-    "BaseTrigger": "airflow.triggers.base",
-    "TriggerEvent": "airflow.triggers.base",
-    "XCom": "airflow.sdk.execution_time.xcom",
+# Imported on first use only, to keep DAG parse time low: the hook base class is needed when a task
+# runs, the trigger base classes on the triggerer, XCom when an extra link is rendered.
+# Each name maps to the modules that may hold it, newest first.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "BaseHook": ("airflow.sdk", "airflow.hooks.base"),  # 3.1+ (task-sdk 1.1+), 3.0
+    "BaseTrigger": ("airflow.triggers.base",),
+    "TriggerEvent": ("airflow.triggers.base",),
+    "XCom": ("airflow.sdk.execution_time.xcom",),
 }
 
 
 def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value
-    return value
+    for path in _LAZY[name]:
+        value = getattr(importlib.import_module(path), name, None)
+        if value is not None:
+            globals()[name] = value
+            return value
+    raise ImportError(f"cannot import {name!r} from any of {_LAZY[name]}")
 
 
 __all__ = [

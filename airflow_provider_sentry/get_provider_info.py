@@ -55,7 +55,7 @@ def get_provider_info() -> dict[str, Any]:
                     "auth_type": {
                         "label": "Auth type",
                         "description": "token (Bearer), dsn (Authorization: DSN) or api_key (legacy, Basic)",
-                        "schema": {"type": ["string", "null"], "enum": ["token", "dsn", "api_key", None]},
+                        "schema": {"type": ["string", "null"], "enum": ["token", "dsn", "api_key"]},
                     },
                     "timeout": {
                         "label": "Timeout (seconds)",

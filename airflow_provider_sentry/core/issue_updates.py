@@ -15,11 +15,11 @@ from typing import Any
 
 from airflow_provider_sentry.core.arguments import as_bool, as_list, as_positive_int
 from airflow_provider_sentry.core.releases import validate_version
+from airflow_provider_sentry.defaults import DEFAULT_MAX_ISSUES
 from airflow_provider_sentry.exceptions import SentryInputError
 
 MAX_IDS_PER_REQUEST = 100
 MAX_IGNORE_WINDOW_MINUTES = 7 * 24 * 60  # Sentry's StatusDetailsValidator max_value
-DEFAULT_MAX_ISSUES = 10_000
 STATUSES = ("resolved", "unresolved", "ignored")
 STATUS_ALIASES = {"resolvedInNextRelease": "resolved", "muted": "ignored", "archived": "ignored"}
 LIST_PAGE_SIZE = 100

@@ -40,6 +40,8 @@ from airflow_provider_sentry.core.issue_updates import needs_project_lookup, pro
 from airflow_provider_sentry.core.page import Page
 from airflow_provider_sentry.core.urls import api_path
 from airflow_provider_sentry.core.watch import DeliveredBatch, WatchSpec, WatchState, issue_order
+from airflow_provider_sentry.defaults import DEFAULT_OVERLAP_MS as DEFAULT_OVERLAP_MS  # re-exported for drivers
+from airflow_provider_sentry.defaults import MAX_ISSUES_LIMIT
 from airflow_provider_sentry.exceptions import (
     SentryError,
     SentryInputError,
@@ -51,8 +53,6 @@ from airflow_provider_sentry.exceptions import (
 
 PAGE_SIZE = 100
 MAX_SEEN = PAGE_SIZE - 1
-DEFAULT_OVERLAP_MS = 300_000
-MAX_ISSUES_LIMIT = 1000
 # Drop the per-issue timeline stats and counters from the answer: a poll never reads them.
 ISSUE_COLLAPSE = ("stats", "lifetime", "filtered", "unhandled")
 # Failures worth trying again at the next poke: nothing was committed, so nothing is lost.

@@ -60,7 +60,8 @@ class SentrySettings:
         port: int | None = None,
     ) -> SentrySettings:
         """Validate the connection fields; errors name the field and never echo the secret."""
-        extra = dict(extra or {})
+        # Airflow 3.3's form saves empty extra fields as null: null means "use the default".
+        extra = {key: value for key, value in (extra or {}).items() if value is not None}
         auth_type = str(extra.get("auth_type") or "token").strip().lower()
         if auth_type not in AUTH_TYPES:
             raise SentryConfigError(

@@ -17,6 +17,7 @@ from airflow_provider_sentry.core.page import Page, SentryResponse
 from airflow_provider_sentry.core.ratelimit import RateLimitBook
 from airflow_provider_sentry.core.settings import SentrySettings
 from airflow_provider_sentry.core.urls import QueryParams, with_cursor
+from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 from airflow_provider_sentry.exceptions import SentryConfigError, SentryError
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class SentryHook(BaseHook):
     """
 
     conn_name_attr = "sentry_conn_id"
-    default_conn_name = "sentry_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "sentry"
     hook_name = "Sentry"
 

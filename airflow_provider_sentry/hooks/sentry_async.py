@@ -19,6 +19,7 @@ from airflow_provider_sentry.core.page import Page, SentryResponse
 from airflow_provider_sentry.core.ratelimit import RateLimitBook
 from airflow_provider_sentry.core.settings import SentrySettings
 from airflow_provider_sentry.core.urls import QueryParams, with_cursor
+from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 from airflow_provider_sentry.hooks.sentry import SentryHook
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ class SentryAsyncHook(BaseHook):
     """
 
     conn_name_attr = "sentry_conn_id"
-    default_conn_name = "sentry_default"
+    default_conn_name = DEFAULT_CONN_ID
     hook_name = "Sentry (async)"
 
     def __init__(self, sentry_conn_id: str = default_conn_name, **kwargs: Any) -> None:

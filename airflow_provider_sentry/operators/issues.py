@@ -21,31 +21,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseOperator
-from airflow_provider_sentry.core.arguments import as_bool
-from airflow_provider_sentry.core.issue_updates import (
-    DEFAULT_MAX_ISSUES,
-    Batch,
-    IssueChange,
-    Selection,
-    build_issue_change,
-    build_selection,
-    lookup_params,
-    mutation_params,
-    needs_project_lookup,
-    plan_batches,
-    project_ids_for,
-    search_params,
-)
-from airflow_provider_sentry.core.issue_updates import (
-    MAX_IDS_PER_REQUEST as _CHUNK,
-)
-from airflow_provider_sentry.core.urls import api_path
-from airflow_provider_sentry.core.web_urls import issues_url
-from airflow_provider_sentry.hooks.sentry import SentryHook
+from airflow_provider_sentry.defaults import DEFAULT_CONN_ID, DEFAULT_MAX_ISSUES
 from airflow_provider_sentry.links import SentryIssuesLink
 
 if TYPE_CHECKING:
     from airflow_provider_sentry._compat import Context
+    from airflow_provider_sentry.core.issue_updates import Batch, IssueChange, Selection
+    from airflow_provider_sentry.hooks.sentry import SentryHook
 
 
 class UpdateIssuesOperator(BaseOperator):
@@ -121,7 +103,7 @@ class UpdateIssuesOperator(BaseOperator):
         clear_assignee: bool = False,
         max_issues: int = DEFAULT_MAX_ISSUES,
         dry_run: bool = False,
-        sentry_conn_id: str = SentryHook.default_conn_name,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -149,10 +131,15 @@ class UpdateIssuesOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> SentryHook:
+        # runtime-only: keeps DAG parsing cheap (so do the imports inside the methods below)
+        from airflow_provider_sentry.hooks.sentry import SentryHook
+
         return SentryHook(sentry_conn_id=self.sentry_conn_id)
 
     def build_change(self) -> IssueChange:
         """The validated mutation; subclasses narrow what can be asked for."""
+        from airflow_provider_sentry.core.issue_updates import build_issue_change
+
         return build_issue_change(
             status=self.status,
             in_next_release=self.in_next_release,
@@ -169,6 +156,10 @@ class UpdateIssuesOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_sentry.core.arguments import as_bool
+        from airflow_provider_sentry.core.issue_updates import build_selection, plan_batches
+        from airflow_provider_sentry.core.web_urls import issues_url
+
         # Everything is validated before the first request.
         change = self.build_change()
         selection = build_selection(
@@ -230,6 +221,9 @@ class UpdateIssuesOperator(BaseOperator):
     # -- requests ------------------------------------------------------------------------------
     def _project_ids(self, organization: str, wanted: Sequence[str]) -> list[str]:
         """Integer ids for the ``projects`` argument: one listing when any slug is given."""
+        from airflow_provider_sentry.core.issue_updates import needs_project_lookup, project_ids_for
+        from airflow_provider_sentry.core.urls import api_path
+
         if not wanted:
             return []
         if not needs_project_lookup(wanted):
@@ -241,12 +235,15 @@ class UpdateIssuesOperator(BaseOperator):
         self, organization: str, selection: Selection, project_ids: Sequence[str]
     ) -> tuple[list[dict[str, Any]], bool]:
         """The issues to act on (existing ones only), and whether ``max_issues`` cut the list."""
+        from airflow_provider_sentry.core.issue_updates import MAX_IDS_PER_REQUEST, lookup_params, search_params
+        from airflow_provider_sentry.core.urls import api_path
+
         path = api_path("organizations", organization, "issues")
         if selection.issue_ids:
             found: list[dict[str, Any]] = []
             ids = list(selection.issue_ids)
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
+            for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
+                chunk = ids[start : start + MAX_IDS_PER_REQUEST]
                 data = self.hook.request("GET", path, params=lookup_params(chunk, project_ids))
                 wanted = set(chunk)
                 found.extend(issue for issue in data or [] if str(issue.get("id")) in wanted)
@@ -261,6 +258,9 @@ class UpdateIssuesOperator(BaseOperator):
 
     def _mutate(self, organization: str, batch: Batch, change: IssueChange) -> list[str]:
         """One pinned PUT; the ids it changed (none when Sentry answers 204)."""
+        from airflow_provider_sentry.core.issue_updates import mutation_params
+        from airflow_provider_sentry.core.urls import api_path
+
         response = self.hook.request(
             "PUT",
             api_path("organizations", organization, "issues"),
@@ -322,7 +322,7 @@ class ResolveIssuesOperator(UpdateIssuesOperator):
         in_commit: dict[str, str] | None = None,
         max_issues: int = DEFAULT_MAX_ISSUES,
         dry_run: bool = False,
-        sentry_conn_id: str = SentryHook.default_conn_name,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(

@@ -15,29 +15,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseOperator
-from airflow_provider_sentry.core.page import SentryResponse
-from airflow_provider_sentry.core.releases import (
-    DeploySpec,
-    build_release_body,
-    deploy_marker,
-    find_matching_deploy,
-    followup_update,
-    iso_timestamp,
-    normalize_commits,
-    normalize_refs,
-    release_date,
-    validate_deploy,
-    validate_projects,
-    validate_version,
-)
-from airflow_provider_sentry.core.urls import api_path
-from airflow_provider_sentry.core.web_urls import release_url
-from airflow_provider_sentry.exceptions import SentryInputError, SentryServerError, SentryTransportError
-from airflow_provider_sentry.hooks.sentry import SentryHook
+from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 from airflow_provider_sentry.links import SentryReleaseLink
 
 if TYPE_CHECKING:
     from airflow_provider_sentry._compat import Context
+    from airflow_provider_sentry.core.page import SentryResponse
+    from airflow_provider_sentry.core.releases import DeploySpec
+    from airflow_provider_sentry.hooks.sentry import SentryHook
 
 DEPLOY_POST_ATTEMPTS = 3
 
@@ -57,19 +42,29 @@ class _ReleaseOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> SentryHook:
+        # runtime-only: keeps DAG parsing cheap (so do the imports inside the functions below)
+        from airflow_provider_sentry.hooks.sentry import SentryHook
+
         return SentryHook(sentry_conn_id=self.sentry_conn_id)
 
     def _start(self, context: Context, version: str) -> str:
         """Resolve the organization and store the release link; returns the organization."""
+        from airflow_provider_sentry.core.web_urls import release_url
+
         organization = self.hook.resolve_organization(self.organization)
         SentryReleaseLink.persist(context, release_url(self.hook.settings.base_url, organization, version))
         return organization
 
     def _release_path(self, organization: str, version: str, *rest: str) -> str:
+        from airflow_provider_sentry.core.urls import api_path
+
         return api_path("organizations", organization, "releases", version, *rest)
 
     def _ensure_deploy(self, context: Context, organization: str, version: str, spec: DeploySpec) -> dict[str, Any]:
         """Post the deploy unless an earlier attempt of this task instance already did."""
+        from airflow_provider_sentry.core.releases import find_matching_deploy, iso_timestamp
+        from airflow_provider_sentry.exceptions import SentryServerError, SentryTransportError
+
         name = spec.name or _task_marker(context, self.task_id)
         started = spec.started or iso_timestamp(_now(), "deploy.started")
         pinned_start = spec.started  # the caller's own start identifies the deploy exactly
@@ -116,6 +111,8 @@ class _ReleaseOperator(BaseOperator):
 
 
 def _task_marker(context: Context, task_id: str) -> str:
+    from airflow_provider_sentry.core.releases import deploy_marker
+
     ti = context.get("ti")
     dag_id = getattr(ti, "dag_id", "") or ""
     run_id = getattr(ti, "run_id", "") or str(context.get("run_id") or "")
@@ -174,7 +171,7 @@ class CreateReleaseOperator(_ReleaseOperator):
         finalize: bool | datetime = False,
         deploy: dict[str, Any] | None = None,
         organization: str | None = None,
-        sentry_conn_id: str = SentryHook.default_conn_name,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -190,6 +187,19 @@ class CreateReleaseOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_sentry.core.releases import (
+            build_release_body,
+            followup_update,
+            normalize_commits,
+            normalize_refs,
+            release_date,
+            validate_deploy,
+            validate_projects,
+            validate_version,
+        )
+        from airflow_provider_sentry.core.urls import api_path
+        from airflow_provider_sentry.exceptions import SentryInputError
+
         version = validate_version(self.version)
         projects = validate_projects(self.projects)
         refs = normalize_refs(self.refs)
@@ -247,7 +257,7 @@ class SetCommitsOperator(_ReleaseOperator):
         refs: Any = None,
         commits: Any = None,
         organization: str | None = None,
-        sentry_conn_id: str = SentryHook.default_conn_name,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -258,6 +268,9 @@ class SetCommitsOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_sentry.core.releases import normalize_commits, normalize_refs, validate_version
+        from airflow_provider_sentry.exceptions import SentryInputError
+
         version = validate_version(self.version)
         refs = normalize_refs(self.refs)
         commits = normalize_commits(self.commits)
@@ -295,7 +308,7 @@ class FinalizeReleaseOperator(_ReleaseOperator):
         date_released: Any = None,
         url: str | None = None,
         organization: str | None = None,
-        sentry_conn_id: str = SentryHook.default_conn_name,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -306,6 +319,9 @@ class FinalizeReleaseOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_sentry.core.releases import release_date, validate_version
+        from airflow_provider_sentry.exceptions import SentryInputError
+
         version = validate_version(self.version)
         date_released = release_date(True, self.date_released, _now())
         if self.url is not None and not isinstance(self.url, str):
@@ -358,7 +374,7 @@ class CreateDeployOperator(_ReleaseOperator):
         finished: Any = None,
         projects: Any = None,
         organization: str | None = None,
-        sentry_conn_id: str = SentryHook.default_conn_name,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -373,6 +389,8 @@ class CreateDeployOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_sentry.core.releases import validate_deploy, validate_version
+
         version = validate_version(self.version)
         spec = validate_deploy(
             {

@@ -9,28 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from airflow_provider_sentry._compat import BaseSensorOperator, PokeReturnValue, conf
-from airflow_provider_sentry.core.arguments import as_list
-from airflow_provider_sentry.core.poll import (
-    DEFAULT_OVERLAP_MS,
-    MAX_ISSUES_LIMIT,
-    TRANSIENT_ERRORS,
-    IssuePoll,
-    PollOutcome,
-)
-from airflow_provider_sentry.core.since import since_epoch_seconds
-from airflow_provider_sentry.core.watch import WatchSpec, WatchState, as_tuple
-from airflow_provider_sentry.exceptions import SentryInputError
-from airflow_provider_sentry.hooks.sentry import SentryHook
-from airflow_provider_sentry.sensors.state_store import StateStore, VariableStateStore, variable_name
+from airflow_provider_sentry.defaults import DEFAULT_CONN_ID, DEFAULT_OVERLAP_MS, MAX_ISSUES_LIMIT
 
 if TYPE_CHECKING:
     from airflow_provider_sentry._compat import Context
+    from airflow_provider_sentry.core.poll import IssuePoll, PollOutcome
+    from airflow_provider_sentry.core.watch import WatchSpec
+    from airflow_provider_sentry.hooks.sentry import SentryHook
+    from airflow_provider_sentry.sensors.state_store import StateStore
 
 MAX_STATE_KEY_LENGTH = 200
 
@@ -42,8 +33,7 @@ def run_poll(hook: SentryHook, poll: IssuePoll) -> PollOutcome:
     return poll.outcome()
 
 
-@dataclass(frozen=True)
-class _Watch:
+class _Watch(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define at DAG parse time
     spec: WatchSpec
     key: str
     run_key: str
@@ -94,7 +84,7 @@ class NewIssuesSensor(BaseSensorOperator):
         state_key: str | None = None,
         max_issues: int = 100,
         since: datetime | timedelta | str | None = None,
-        sentry_conn_id: str = "sentry_default",
+        sentry_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -111,10 +101,15 @@ class NewIssuesSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> SentryHook:
+        # runtime-only: keeps DAG parsing cheap (so do the imports inside the methods below)
+        from airflow_provider_sentry.hooks.sentry import SentryHook
+
         return SentryHook(sentry_conn_id=self.sentry_conn_id)
 
     def state_store(self) -> StateStore:
         """The durable store of the watch (an Airflow Variable per ``state_key``)."""
+        from airflow_provider_sentry.sensors.state_store import VariableStateStore
+
         return VariableStateStore()
 
     # -- Airflow entry points ----------------------------------------------------------------
@@ -148,6 +143,8 @@ class NewIssuesSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """One look at Sentry. The state is committed before the issues are returned, and it
         records the batch with the task run, so a retry after a kill re-delivers that batch."""
+        from airflow_provider_sentry.core.poll import TRANSIENT_ERRORS, IssuePoll
+
         self._validate()
         watch = self._watch(context)
         store = self.state_store()
@@ -177,6 +174,8 @@ class NewIssuesSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: commit the state it carried, then return its issues."""
+        from airflow_provider_sentry.core.watch import WatchState
+
         if not event or event.get("status") != "success":
             from airflow_provider_sentry.triggers.issues import error_from_event
 
@@ -192,6 +191,8 @@ class NewIssuesSensor(BaseSensorOperator):
     _state_json: dict[str, Any] | None = None
 
     def _report(self, watch: _Watch, outcome: PollOutcome) -> PokeReturnValue | bool:
+        from airflow_provider_sentry.sensors.state_store import variable_name
+
         if outcome.kind == "baseline":
             self.log.info(
                 "Recorded a baseline for watch %r (Variable %s); issues first seen from now on will be delivered",
@@ -213,6 +214,10 @@ class NewIssuesSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=outcome.issues)
 
     def _watch(self, context: Context) -> _Watch:
+        from airflow_provider_sentry.core.arguments import as_list
+        from airflow_provider_sentry.core.since import since_epoch_seconds
+        from airflow_provider_sentry.core.watch import WatchSpec, as_tuple
+
         ti = context["ti"]
         organization = self.hook.resolve_organization(self.organization)
         spec = WatchSpec(
@@ -229,6 +234,10 @@ class NewIssuesSensor(BaseSensorOperator):
 
     def _validate(self) -> None:
         """Reject bad arguments before any request (errors name the argument)."""
+        from airflow_provider_sentry.core.arguments import as_list
+        from airflow_provider_sentry.core.since import since_epoch_seconds
+        from airflow_provider_sentry.exceptions import SentryInputError
+
         if isinstance(self.max_issues, bool) or not isinstance(self.max_issues, int):
             raise SentryInputError("max_issues", f"must be an integer, got {self.max_issues!r}")
         if not 1 <= self.max_issues <= MAX_ISSUES_LIMIT:
@@ -253,6 +262,8 @@ class NewIssuesSensor(BaseSensorOperator):
 
 
 def _check_names(field: str, value: Any, *, allow_ints: bool) -> None:
+    from airflow_provider_sentry.exceptions import SentryInputError
+
     if value is None:
         return
     items = [value] if isinstance(value, str | int) and not isinstance(value, bool) else value

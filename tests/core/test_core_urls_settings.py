@@ -127,3 +127,9 @@ def test_settings_errors_name_the_field(extra: dict[str, object], password: str 
     with pytest.raises(SentryConfigError, match=message) as info:
         SentrySettings.from_connection("c", host=None, password=password, extra=extra)
     assert "tok12345" not in str(info.value)
+
+
+def test_null_extra_fields_saved_by_the_airflow_33_form_mean_defaults() -> None:
+    extra = {"organization": "acme", "auth_type": None, "timeout": None, "max_retries": None, "verify": None}
+    settings = SentrySettings.from_connection("c", host=None, password="tok12345", extra=extra)
+    assert (settings.auth_type, settings.timeout, settings.max_retries, settings.verify) == ("token", 30.0, 5, True)

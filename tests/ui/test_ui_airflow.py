@@ -19,10 +19,10 @@ import pytest
 
 pytest.importorskip("websockets", reason="the UI test drives Chromium over CDP with the websockets package")
 
-from airflow_provider_sentry.get_provider_info import get_provider_info  # noqa: E402
-from airflow_provider_sentry.testing import SentryEmulator  # noqa: E402
-from tests.ui.ui_airflow_stack import VENV_BIN, AirflowStack  # noqa: E402
-from tests.ui.ui_cdp_browser import CHROMIUM, CdpError, Chromium  # noqa: E402
+from airflow_provider_sentry.get_provider_info import get_provider_info
+from airflow_provider_sentry.testing import SentryEmulator
+from tests.ui.ui_airflow_stack import VENV_BIN, AirflowStack
+from tests.ui.ui_cdp_browser import CHROMIUM, CdpError, Chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "ui"
@@ -99,6 +99,8 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiEnv]:
     if _release_operator_missing() is None:
         (dags / "sentry_ui_proof.py").write_text(DAG_SOURCE)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for stale in ARTIFACTS.glob("failed-*.png"):
+        stale.unlink()
     timings: dict[str, float] = {}
     with SentryEmulator(organization="acme", projects=("backend", "frontend")) as emulator:
         stack = AirflowStack(home=root / "home", dags_folder=dags)
@@ -187,6 +189,32 @@ def _toasts(ui: UiEnv) -> list[str]:
     )
 
 
+def _choose_connection_type(ui: UiEnv, hook_name: str, attempts: int = 3) -> None:
+    """Type into the Connection Type combobox and click the option (the list loads hook_meta first)."""
+    browser = ui.browser
+    combobox = "document.querySelector('[role=dialog] input[role=combobox]')"
+    option = (
+        "Array.from(document.querySelectorAll('[role=option]'))"
+        f".find(o => o.innerText.trim() === {json.dumps(hook_name)})"
+    )
+    for attempt in range(1, attempts + 1):
+        browser.click(combobox)
+        browser.evaluate(f"{combobox}.select()")
+        browser.type_text(hook_name[:-1])
+        try:
+            browser.wait_for(f"!!{option}", timeout=8, what=f"the {hook_name!r} option")
+        except CdpError:
+            if attempt == attempts:
+                shot = ui.shot("failed-connection-type.png")
+                raise CdpError(
+                    f"no {hook_name!r} option after {attempts} tries; combobox value "
+                    f"{browser.evaluate(f'{combobox}.value')!r}, screenshot {shot}"
+                ) from None
+            continue  # click the combobox again; select() makes the new text replace the old
+        browser.click(option, what=f"the {hook_name!r} option")
+        return
+
+
 def _sentry_form_behaviour() -> dict[str, Any]:
     (conn_type,) = [c for c in get_provider_info()["connection-types"] if c["connection-type"] == "sentry"]
     return dict(conn_type["ui-field-behaviour"])
@@ -198,17 +226,11 @@ def test_add_connection_form_offers_sentry_with_its_fields(ui: UiEnv) -> None:
     password_label = behaviour["relabeling"]["password"]
     browser = ui.browser
     ui.open("/connections", _button("Add Connection"))
-    browser.click(_button("Add Connection"))
+    browser.click_until(_button("Add Connection"), _dialog_input("connection_id"))
     browser.click(_dialog_input("connection_id"))
     browser.type_text("sentry_ui_form")
-    browser.click("document.querySelector('[role=dialog] input[role=combobox]')")
-    browser.type_text("Sentr")
-    options = browser.wait_for(
-        "(() => { const o = Array.from(document.querySelectorAll('[role=option]')).map(o => o.innerText.trim());"
-        " return o.length ? o : null; })()"
-    )
-    assert "Sentry" in options
-    browser.press("Enter")
+    assert browser.evaluate(f"{_dialog_input('connection_id')}.value") == "sentry_ui_form"
+    _choose_connection_type(ui, "Sentry")
     browser.wait_for_text("Sentry base URL")
 
     labels = browser.evaluate("Array.from(document.querySelectorAll('[role=dialog] label')).map(l => l.innerText)")
@@ -225,6 +247,8 @@ def test_add_connection_form_offers_sentry_with_its_fields(ui: UiEnv) -> None:
     browser.type_text(ui.emulator.url)
     browser.click(_dialog_input("password"))
     browser.type_text(ui.emulator.token)
+    assert browser.evaluate(f"{_dialog_input('host')}.value") == ui.emulator.url
+    assert browser.evaluate(f"{_dialog_input('password')}.value") == ui.emulator.token
     browser.click(_button("Extra Fields"))
     browser.wait_for_text("Organization slug")
     browser.click(_dialog_input("element_organization"))
@@ -259,8 +283,11 @@ def test_test_button_reports_the_scopes_from_sentry(ui: UiEnv) -> None:
     """The connection list's Test button runs SentryHook.test_connection in the api-server."""
     browser = ui.browser
     ui.open("/connections", _row_button("sentry_ui_test", "Test Connection"))
-    browser.click(_row_button("sentry_ui_test", "Test Connection"))
-    browser.wait_for_text("Test Connection Successful")
+    browser.click_until(
+        _row_button("sentry_ui_test", "Test Connection"),
+        "document.body.innerText.includes('Test Connection Successful')",
+        wait=10,
+    )
     expected = f"Connected to Sentry at {ui.emulator.url}; scopes: {', '.join(sorted(TEST_SCOPES))}"
     toasts = _toasts(ui)
     assert any(expected in " ".join(t.split()) for t in toasts), toasts

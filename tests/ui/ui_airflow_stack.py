@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 VENV_BIN = Path(sys.executable).parent
 COMPONENTS: dict[str, list[str]] = {
@@ -131,26 +131,28 @@ class AirflowStack:
         """Create the SQLite metadata DB and the admin's password file (the simple auth manager reads it)."""
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "simple_auth_manager_passwords.json.generated").write_text(json.dumps({"admin": self.password}))
-        subprocess.run(
-            [str(VENV_BIN / "airflow"), "db", "migrate"],
-            env=self._env,
-            check=True,
-            stdout=self._log("db-migrate"),
-            stderr=subprocess.STDOUT,
-            timeout=120,
-        )
+        with self._log("db-migrate") as log:
+            subprocess.run(
+                [str(VENV_BIN / "airflow"), "db", "migrate"],
+                env=self._env,
+                check=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+            )
 
     def start(self) -> None:
         for name, args in COMPONENTS.items():
-            self.processes[name] = subprocess.Popen(
-                [str(VENV_BIN / "airflow"), *args],
-                env=self._env,
-                cwd=self.home,
-                stdin=subprocess.DEVNULL,
-                stdout=self._log(name),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with self._log(name) as log:  # the child keeps its own copy of the descriptor
+                self.processes[name] = subprocess.Popen(
+                    [str(VENV_BIN / "airflow"), *args],
+                    env=self._env,
+                    cwd=self.home,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
 
     def stop(self, grace: float = 10.0) -> None:
         for proc in self.processes.values():
@@ -159,7 +161,7 @@ class AirflowStack:
         for proc in self.processes.values():
             stop_process_group(proc, grace)
 
-    def _log(self, name: str) -> Any:
+    def _log(self, name: str) -> BinaryIO:
         return (self.home / f"{name}.log").open("ab")
 
     def log_tail(self, lines: int = 30) -> str:

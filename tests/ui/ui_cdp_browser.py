@@ -175,6 +175,18 @@ class Chromium:
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
             self.send("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
+    def click_until(self, element_js: str, done_js: str, *, attempts: int = 3, wait: float = 6.0) -> None:
+        """Click, and click again if ``done_js`` stays false: a click that lands before React has
+        wired the element up (a busy machine) does nothing."""
+        for attempt in range(1, attempts + 1):
+            self.click(element_js)
+            try:
+                self.wait_for(f"!!({done_js})", wait, done_js)
+                return
+            except CdpError:
+                if attempt == attempts:
+                    raise
+
     def type_text(self, text: str) -> None:
         self.send("Input.insertText", text=text)
 
