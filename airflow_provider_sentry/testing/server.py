@@ -270,7 +270,11 @@ class _Handler(BaseHTTPRequestHandler):
         answer: Answer | None = None
         if fault is not None:
             record.fault = fault.kind
-        if fault is not None and fault.when == "before":
+        for phase in ("before", "after"):
+            if phase == "after" and answer is None:
+                answer = app.handle(record, self.client_address[0])
+            if fault is None or fault.when != phase:
+                continue
             if fault.kind == "latency":
                 time.sleep(fault.delay)
             elif fault.kind == "reset":
@@ -279,17 +283,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             elif fault.kind in ("status", "rate_limit"):
                 answer = self._fault_answer(app, fault)
-        if answer is None:
-            answer = app.handle(record, self.client_address[0])
-        if fault is not None and fault.when == "after":
-            if fault.kind == "latency":
-                time.sleep(fault.delay)
-            elif fault.kind == "reset":
-                record.status = 0
-                self._reset()
-                return
-            elif fault.kind in ("status", "rate_limit"):
-                answer = self._fault_answer(app, fault)
+        assert answer is not None
         status, out_headers, out_body = answer
         out_headers.setdefault("Access-Control-Expose-Headers", EXPOSE_HEADERS)
         record.status, record.response_headers, record.response_body = status, dict(out_headers), out_body
