@@ -436,22 +436,23 @@ def get_project(ctx: Ctx, org: str, project: str) -> Answer:
     return json_answer(200, data)
 
 
+def repo_json(repo: Any) -> dict[str, Any]:
+    """A repository as Sentry serializes it (in the repo list and inside a release's commits)."""
+    return {
+        "id": str(repo.id),
+        "name": repo.name,
+        "url": repo.url,
+        "provider": {"id": repo.provider, "name": "GitHub"},
+        "status": "active",
+        "dateCreated": iso(repo.date_created),
+        "integrationId": None,
+        "externalSlug": repo.name,
+        "externalId": None,
+    }
+
+
 def list_repos(ctx: Ctx, org: str) -> Answer:
     _org(ctx, org)
-
-    def repo_json(repo: Any) -> dict[str, Any]:
-        return {
-            "id": str(repo.id),
-            "name": repo.name,
-            "url": repo.url,
-            "provider": {"id": repo.provider, "name": "GitHub"},
-            "status": "active",
-            "dateCreated": iso(repo.date_created),
-            "integrationId": None,
-            "externalSlug": repo.name,
-            "externalId": None,
-        }
-
     return _offset_page(ctx, list(ctx.app.state.repos), repo_json)
 
 
@@ -652,17 +653,7 @@ def list_release_commits(ctx: Ctx, org: str, version: str) -> Answer:
         data = serialize_commit(release, commit)
         repo = repos.get(commit.repository)
         if repo is not None:
-            data["repository"] = {
-                "id": str(repo.id),
-                "name": repo.name,
-                "url": repo.url,
-                "provider": {"id": repo.provider, "name": "GitHub"},
-                "status": "active",
-                "dateCreated": iso(repo.date_created),
-                "integrationId": None,
-                "externalSlug": repo.name,
-                "externalId": None,
-            }
+            data["repository"] = repo_json(repo)
         return data
 
     return _offset_page(ctx, list(release.commits), commit_json)
