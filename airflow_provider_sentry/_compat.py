@@ -18,6 +18,11 @@ try:  # task-sdk 1.1+
 except ImportError:  # Airflow 3.0
     from airflow.exceptions import AirflowException, TaskDeferred  # type: ignore[no-redef,attr-defined]
 
+try:  # task-sdk 1.1+
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+except ImportError:  # Airflow 3.0
+    from airflow.exceptions import AirflowFailException, AirflowSkipException  # type: ignore[no-redef,attr-defined]
+
 try:  # 3.1+
     from airflow.sdk.log import mask_secret, redact  # type: ignore[attr-defined]
 except ImportError:  # 3.0
@@ -59,6 +64,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AirflowException",
+    "AirflowFailException",
+    "AirflowSkipException",
     "BaseHook",
     "BaseOperator",
     "BaseOperatorLink",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_sentry._compat import AirflowException
+from airflow_provider_sentry._compat import AirflowException, AirflowFailException
 
 
 class SentryError(AirflowException):
@@ -93,3 +93,12 @@ class SentryRateLimitError(SentryApiError):
 
 class SentryServerError(SentryApiError):
     """5xx: Sentry failed. ``error_id`` is the id to quote to Sentry support."""
+
+
+class SentryResponseError(SentryError):
+    """Sentry answered with a success status but a body this provider cannot read (a proxy, a changed API)."""
+
+
+class SentryReleaseUnhealthyError(SentryError, AirflowFailException):
+    """The release health gate judged the release unhealthy. Fails the task without retries, so a
+    ``trigger_rule="one_failed"`` rollback runs at once."""

@@ -31,8 +31,24 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
-        "sensors": [{"integration-name": "Sentry", "python-modules": ["airflow_provider_sentry.sensors.issues"]}],
-        "triggers": [{"integration-name": "Sentry", "python-modules": ["airflow_provider_sentry.triggers.issues"]}],
+        "sensors": [
+            {
+                "integration-name": "Sentry",
+                "python-modules": [
+                    "airflow_provider_sentry.sensors.issues",
+                    "airflow_provider_sentry.sensors.releases",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "Sentry",
+                "python-modules": [
+                    "airflow_provider_sentry.triggers.issues",
+                    "airflow_provider_sentry.triggers.releases",
+                ],
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "sentry",

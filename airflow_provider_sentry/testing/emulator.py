@@ -277,6 +277,42 @@ class SentryEmulator:
         release = self._state.releases[version]
         return serialize_deploy(create_deploy(self._state, release, {"environment": environment, **fields}))
 
+    def add_sessions(
+        self,
+        release: str,
+        environment: str = "production",
+        *,
+        project: str | int = "backend",
+        healthy: int = 0,
+        errored: int = 0,
+        crashed: int = 0,
+        abnormal: int = 0,
+        users: int = 0,
+        crashed_users: int | None = None,
+        started: datetime | float | str | None = None,
+    ) -> None:
+        """Record release-health sessions by final status (``errored``: handled errors only), as if an SDK
+        had sent them; ``users`` distinct users, ``crashed_users`` of them crashed (default: one per crash).
+        ``started`` defaults to now. See ``testing/sessions.py`` for how the sessions API counts them."""
+        from airflow_provider_sentry.testing.sessions import store_for
+
+        proj = self._project(project)
+        when = to_datetime(started).timestamp() if started is not None else time.time()
+        with self._state.lock:
+            store_for(self._state).add(
+                proj.id,
+                release,
+                environment,
+                when,
+                healthy=healthy,
+                errored=errored,
+                crashed=crashed,
+                abnormal=abnormal,
+                users=users,
+                crashed_users=crashed_users,
+            )
+        self._app.environments.add(environment)
+
     def add_repo(self, name: str) -> None:
         self._state.add_repo(name)
 

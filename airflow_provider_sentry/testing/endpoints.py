@@ -42,6 +42,7 @@ from airflow_provider_sentry.testing.releases import (
     update_release,
 )
 from airflow_provider_sentry.testing.search import QueryError, parse_query
+from airflow_provider_sentry.testing.sessions import list_org_sessions
 from airflow_provider_sentry.testing.state import Issue, Project, Release, iso, now_utc
 
 if TYPE_CHECKING:
@@ -707,6 +708,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "organizations/{org}/releases/{version}/commits/", list_release_commits, RELEASE_READ),
     _route("GET", "organizations/{org}/releases/{version}/deploys/", list_deploys, RELEASE_READ),
     _route("POST", "organizations/{org}/releases/{version}/deploys/", post_deploy, RELEASE_SCOPES),
+    _route("GET", "organizations/{org}/sessions/", list_org_sessions, ORG_READ),
 )
 
 

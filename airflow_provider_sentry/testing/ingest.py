@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from airflow_provider_sentry.testing.issues import PRIORITY_BY_LEVEL, ApiError
+from airflow_provider_sentry.testing.sessions import ingest_session_item
 from airflow_provider_sentry.testing.state import EmulatorState, Event, Issue, Project, now_utc, to_datetime
 
 
@@ -223,6 +224,9 @@ def handle_envelope(state: EmulatorState, project: Project, payload: bytes) -> s
     header, items = parse_envelope(payload)
     event_id = str(header.get("event_id") or "")
     for item_header, item_payload in items:
+        if item_header.get("type") in ("session", "sessions"):  # release health: testing/sessions.py
+            ingest_session_item(state, project, str(item_header["type"]), item_payload)
+            continue
         if item_header.get("type") not in ("event",):
             continue  # sessions, client reports, transactions, attachments: accepted and dropped
         try:
