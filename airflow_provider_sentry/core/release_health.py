@@ -246,11 +246,11 @@ def percent(value: float, digits: int = 2) -> str:
 
 
 def _pair(value: float, threshold: float) -> tuple[str, str]:
-    """Two percentages with enough digits that a failing value never prints equal to its threshold."""
-    for digits in (2, 3, 4, 6):
-        if percent(value, digits) != percent(threshold, digits) or digits == 6:
+    """Two percentages with enough digits that a value that differs never prints equal to its threshold."""
+    for digits in (2, 3, 4):
+        if value == threshold or percent(value, digits) != percent(threshold, digits):
             return percent(value, digits), percent(threshold, digits)
-    raise AssertionError("unreachable")
+    return percent(value, 6), percent(threshold, 6)
 
 
 def judge(
@@ -292,12 +292,12 @@ def judge(
     headline = f"crash-free sessions {value} (threshold {threshold}) over {current.sessions} sessions"
     problems: list[str] = []
     if rate < spec.min_crash_free_rate:
-        problems.append(f"crash-free sessions {value} is below the threshold {threshold}")
+        problems.append("crash-free sessions below the threshold")
     if spec.min_crash_free_user_rate is not None and current.crash_free_user_rate is not None:
         users, user_threshold = _pair(current.crash_free_user_rate, spec.min_crash_free_user_rate)
         headline += f", crash-free users {users} (threshold {user_threshold}) over {current.users} users"
         if current.crash_free_user_rate < spec.min_crash_free_user_rate:
-            problems.append(f"crash-free users {users} is below the threshold {user_threshold}")
+            problems.append("crash-free users below the threshold")
     if baseline is not None and baseline_version is not None:
         usable = baseline.sessions >= spec.min_sessions and baseline.crash_free_rate is not None
         drop = (baseline.crash_free_rate - rate) if usable and baseline.crash_free_rate is not None else None
@@ -316,7 +316,7 @@ def judge(
         problems.append(f"{new_issues} new issue(s) first seen in this release, budget {spec.max_new_issues}")
     if problems:
         result["status"] = FAIL
-        return Verdict(FAIL, f"Sentry release health gate failed: {where}: {headline}; " + "; ".join(problems), result)
+        return Verdict(FAIL, f"Sentry release health gate failed: {where}: {headline}: " + "; ".join(problems), result)
     result["status"] = PASS
     return Verdict(PASS, f"Sentry release health gate passed: {where}: {headline}", result)
 

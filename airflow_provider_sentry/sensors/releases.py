@@ -38,8 +38,9 @@ class ReleaseHealthSensor(BaseSensorOperator):
     :param version: the release version. (templated)
     :param environment: the environment deployed to; only its sessions count. (templated)
     :param projects: project slugs or ids; default: all projects of the release. (templated)
-    :param min_crash_free_rate: the lowest acceptable crash-free *session* rate, a fraction (0.995).
+    :param min_crash_free_rate: the lowest acceptable crash-free *session* rate, a fraction (0.995). (templated)
     :param min_sessions: judge only once the window holds this many sessions; keep waiting until then.
+        (templated)
     :param min_crash_free_user_rate: optionally, the lowest acceptable crash-free *user* rate.
     :param max_drop: optionally, fail when the rate is lower than the previous release's (over a window of
         the same length just before this one) by more than this fraction (0.005 = half a point).
@@ -60,6 +61,8 @@ class ReleaseHealthSensor(BaseSensorOperator):
         "version",
         "projects",
         "environment",
+        "min_crash_free_rate",
+        "min_sessions",
         "organization",
         "previous_version",
         "window_start",
