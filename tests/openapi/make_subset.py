@@ -25,6 +25,7 @@ WANTED: dict[str, tuple[str, ...]] = {
     "/api/0/organizations/{organization_id_or_slug}/releases/{version}/commits/": ("get",),
     "/api/0/organizations/{organization_id_or_slug}/releases/{version}/deploys/": ("get", "post"),
     "/api/0/organizations/{organization_id_or_slug}/repos/": ("get",),
+    "/api/0/organizations/{organization_id_or_slug}/sessions/": ("get",),
 }
 
 
