@@ -42,6 +42,7 @@ def fields(*names: str) -> list[tuple[str, str]]:
     return [("field", name) for name in names]
 
 
+STATUS_1D = [("groupBy", "session.status"), ("statsPeriod", "1d")]
 RATES = fields("sum(session)", "crash_free_rate(session)", "count_unique(user)", "crash_free_rate(user)")
 
 
@@ -158,8 +159,7 @@ def test_answers_validate_against_the_official_schema(emu: SentryEmulator) -> No
     queries = [
         [*RATES, ("statsPeriod", "1d")],
         [*RATES, ("statsPeriod", "1d"), ("groupBy", "release"), ("groupBy", "project"), ("groupBy", "environment")],
-        [*fields("sum(session)", "count_unique(user)", "p50(session.duration)"), ("groupBy", "session.status")]
-        + [("statsPeriod", "1d")],
+        [*fields("sum(session)", "count_unique(user)", "p50(session.duration)"), *STATUS_1D],
         [*RATES, ("statsPeriod", "2h"), ("query", 'release:"nothing"'), ("groupBy", "release")],
     ]
     failures = []
