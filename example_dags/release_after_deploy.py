@@ -1,6 +1,7 @@
-"""After a deploy: create the Sentry release, set its commits, record the deploy, finalize it, and
-mark the issues that were open before the deploy as resolved in that release (Sentry then flags
-any that come back as regressions).
+"""After a deploy: create the Sentry release, set its commits, record the deploy, finalize it, then
+gate on release health: wait for enough sessions in the environment and judge the crash-free rate.
+Healthy: mark the issues that were open before the deploy as resolved in that release (Sentry then
+flags any that come back as regressions). Unhealthy: the gate fails and ``rollback`` runs.
 
 Settings come from params (override with ``airflow dags test release_after_deploy -c '{...}'``); the
 organization comes from the ``sentry_default`` connection. Every task is safe to retry.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, task
 
 from airflow_provider_sentry.operators.issues import ResolveIssuesOperator
 from airflow_provider_sentry.operators.releases import (
@@ -19,6 +20,7 @@ from airflow_provider_sentry.operators.releases import (
     FinalizeReleaseOperator,
     SetCommitsOperator,
 )
+from airflow_provider_sentry.sensors.releases import ReleaseHealthSensor
 
 VERSION = "{{ params.version or ('backend@' ~ ds_nodash) }}"
 
@@ -36,6 +38,11 @@ with DAG(
         "deploy_url": Param("", type="string"),
         "resolve_query": Param("is:unresolved", type="string", description="Issues fixed by this release"),
         "max_issues": Param(1000, type="integer", minimum=1),
+        "min_crash_free_rate": Param(0.995, type="number", minimum=0, maximum=1, description="Gate threshold"),
+        "min_sessions": Param(100, type="integer", minimum=1, description="Sessions needed before judging"),
+        "health_window_start": Param(
+            "", type="string", description="ISO start of the counted window; empty: the deploy"
+        ),
     },
     doc_md=__doc__,
 ) as dag:
@@ -48,6 +55,25 @@ with DAG(
         url="{{ params.deploy_url }}",
     )
     finalize = FinalizeReleaseOperator(task_id="finalize", version=VERSION)
+    gate = ReleaseHealthSensor(
+        task_id="release_health_gate",
+        version=VERSION,
+        projects="{{ params.projects }}",
+        environment="{{ params.environment }}",
+        min_crash_free_rate="{{ params.min_crash_free_rate }}",
+        min_sessions="{{ params.min_sessions }}",
+        window_start="{{ params.health_window_start }}",
+        poke_interval=60,
+        timeout=3600,
+        mode="reschedule",
+    )
+
+    @task(trigger_rule="one_failed")
+    def rollback(version: str, environment: str) -> str:
+        """Runs only when the gate failed: put your deploy tool's rollback here."""
+        print(f"Rolling back release {version} in {environment}: the release health gate failed")
+        return version
+
     resolve = ResolveIssuesOperator(
         task_id="resolve_in_release",
         query="{{ params.resolve_query }}",
@@ -55,4 +81,5 @@ with DAG(
         in_release=VERSION,
         max_issues="{{ params.max_issues }}",
     )
-    create >> set_commits >> deploy >> finalize >> resolve
+    create >> set_commits >> deploy >> finalize >> gate >> resolve
+    gate >> rollback(VERSION, "{{ params.environment }}")
