@@ -138,6 +138,24 @@ class Demo:
     def issues(self, query: str) -> list[dict[str, Any]]:
         return list(self.api(f"organizations/acme/issues/?project=-1&statsPeriod=90d&query={quote(query)}"))
 
+    # -- release health (issue 16) ----------------------------------------------------------------
+    def serve_healthy_traffic(self, release: str, sessions: int = 120) -> dict[str, Any]:
+        """The fixed release serves healthy sessions (real sentry-sdk); returns the gate's settings for
+        release_after_deploy. The window is set to start just before this traffic, because
+        `airflow dags test` blocks: the sessions cannot arrive after the deploy it records."""
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
+        self.run(sys.executable, str(ROOT / "scripts" / "demo_sessions.py"), self.dsn, release, str(sessions))
+        print(f"    {release} served {sessions} sessions, none crashed (the gate counts from {start})")
+        return {"health_window_start": start, "min_sessions": 100, "min_crash_free_rate": 0.99}
+
+    @staticmethod
+    def check_gate_passed(output: str) -> str:
+        """The gate's verdict line from the task log; the demo fails unless the gate passed."""
+        found = re.search(r"Sentry release health gate passed: ([^(]*\(threshold [^)]*\)[^(\[]*)", output)
+        if not found:
+            raise RuntimeError("the release health gate did not pass")
+        return found.group(1).strip()
+
     # -- the story ------------------------------------------------------------------------------
     def main(self) -> None:
         started = time.monotonic()
@@ -163,15 +181,18 @@ class Demo:
         if delivered != expected:
             raise RuntimeError(f"triage delivered {delivered}, expected exactly {expected}")
 
-        say(f"3. release_after_deploy: release {FIX_RELEASE}, commits, deploy, finalize, resolve in release")
-        self.dags_test(
+        say(f"3. release_after_deploy: release {FIX_RELEASE}, commits, deploy, finalize, health gate, resolve")
+        gate_conf = self.serve_healthy_traffic(FIX_RELEASE)
+        output = self.dags_test(
             "release_after_deploy",
             {
                 "version": FIX_RELEASE,
                 "resolve_query": f"is:unresolved release:{BAD_RELEASE}",
                 "environment": "production",
+                **gate_conf,
             },
         )
+        gate = self.check_gate_passed(output)
         release = self.api(f"organizations/acme/releases/{quote(FIX_RELEASE, safe='')}/")
         deploys = self.api(f"organizations/acme/releases/{quote(FIX_RELEASE, safe='')}/deploys/")
         fixed = [self.api(f"organizations/acme/issues/{issue['id']}/") for issue in crashes]
@@ -200,6 +221,7 @@ class Demo:
             f"  release                    : {FIX_RELEASE}, {release.get('commitCount')} commit(s), finalized {release['dateReleased']}"
         )
         print(f"    {org}/releases/{quote(FIX_RELEASE, safe='')}/")
+        print(f"  release health gate        : passed, {gate}")
         print(f"  deploy                     : {deploys[0]['environment']} ({deploys[0].get('name')})")
         print(
             f"  stale issues resolved      : {len(stale_resolved)} ("
