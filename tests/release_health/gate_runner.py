@@ -24,8 +24,9 @@ class _Idle(BaseException):
 class GateRunner:
     """One sensor task; ``check()`` is one poke (one trigger check in deferrable mode)."""
 
-    mode: str  # "reschedule" | "deferrable"
+    mode: str  # "poke" | "reschedule" | "deferrable"
     sensor_kwargs: dict[str, Any]
+    sensor: ReleaseHealthSensor | None = None  # poke mode: one task process, one sensor object
     trigger: ReleaseHealthTrigger | None = None
     trigger_kwargs: list[str] = field(default_factory=list)
 
@@ -37,8 +38,10 @@ class GateRunner:
 
     def check(self) -> Any:
         """The XCom dict on a pass, ``WAITING`` otherwise; a fail raises as in Airflow."""
-        if self.mode == "reschedule":
-            result = self.new_sensor().poke({})
+        if self.mode in ("poke", "reschedule"):
+            if self.sensor is None or self.mode == "reschedule":
+                self.sensor = self.new_sensor()
+            result = self.sensor.poke({})
             return result.xcom_value if isinstance(result, PokeReturnValue) and result.is_done else WAITING
         if self.trigger is None:
             try:

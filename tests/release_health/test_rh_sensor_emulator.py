@@ -206,3 +206,19 @@ def test_drop_from_previous_release_and_new_issue_budget(sentry_emulator: Sentry
     with pytest.raises(SentryReleaseUnhealthyError, match=r"3 new issue\(s\) first seen in this release, budget 2"):
         GateRunner(mode, {**gate, "max_new_issues": 2}).check()
     assert GateRunner(mode, {**gate, "max_new_issues": 3}).check()["new_issues"] == 3
+
+
+@pytest.mark.parametrize(("mode", "later"), [("poke", 1), ("reschedule", 3), ("deferrable", 1)])
+def test_requests_per_check(emu: SentryEmulator, mode: str, later: int) -> None:
+    """First check: release + deploys + sessions; later checks: sessions only, except in reschedule mode."""
+    runner = GateRunner(mode, {**GATE, "min_sessions": 10})
+    emu.clear_requests()
+    assert runner.check() == WAITING
+    assert [r.path.rsplit("/", 2)[-2] for r in emu.requests] == ["backend%402.0.0", "deploys", "sessions"]
+    for _ in range(3):
+        emu.clear_requests()
+        assert runner.check() == WAITING
+        assert len(emu.requests) == later
+    emu.add_sessions(VERSION, healthy=10)
+    emu.clear_requests()
+    assert runner.check()["status"] == "pass" and len(emu.requests) == later
