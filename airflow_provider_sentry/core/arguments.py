@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -76,3 +77,28 @@ def as_list(value: Any, field: str, *, split: bool = True) -> list[Any]:
     if isinstance(value, Iterable) and not isinstance(value, bytes):
         return list(value)
     raise SentryInputError(field, f"must be a list, got {type(value).__name__}")
+
+
+def as_non_negative_int(value: Any, field: str) -> int:
+    """Like :func:`as_positive_int`, but 0 is allowed (e.g. a budget of none)."""
+    if not isinstance(value, bool) and isinstance(value, int | str) and str(value).strip() == "0":
+        return 0
+    return as_positive_int(value, field)
+
+
+def as_fraction(value: Any, field: str, *, required: bool = True) -> float | None:
+    """A number from 0 to 1 (also from a rendered template string); ``None`` when not required."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
+        if required:
+            raise SentryInputError(field, "is required (a fraction from 0 to 1, e.g. 0.995)")
+        return None
+    if isinstance(value, bool):
+        raise SentryInputError(field, f"must be a fraction from 0 to 1, got {value!r}")
+    try:
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise SentryInputError(field, f"must be a fraction from 0 to 1, got {value!r}") from None
+    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
+        hint = " (write 0.995, not 99.5)" if 1.0 < number <= 100.0 else ""
+        raise SentryInputError(field, f"must be a fraction from 0 to 1, got {value!r}{hint}")
+    return number

@@ -19,11 +19,11 @@ one (``max_drop``). Only then is the release judged.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_sentry.core.arguments import as_fraction, as_non_negative_int, as_positive_int
 from airflow_provider_sentry.core.issue_updates import project_ids_for
 from airflow_provider_sentry.core.page import Page
 from airflow_provider_sentry.core.poll import TRANSIENT_ERRORS, PageRequest
@@ -45,41 +45,9 @@ def retry_at_next_check(exc: BaseException) -> bool:
 # -- arguments -------------------------------------------------------------------------------------
 
 
-def as_fraction(value: Any, field: str, *, required: bool = True) -> float | None:
-    """A number from 0 to 1 (also from a rendered template string); ``None`` when not required."""
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
-        if required:
-            raise SentryInputError(field, "is required (a fraction from 0 to 1, e.g. 0.995)")
-        return None
-    if isinstance(value, bool):
-        raise SentryInputError(field, f"must be a fraction from 0 to 1, got {value!r}")
-    try:
-        number = float(value.strip()) if isinstance(value, str) else float(value)
-    except (TypeError, ValueError):
-        raise SentryInputError(field, f"must be a fraction from 0 to 1, got {value!r}") from None
-    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        hint = " (write 0.995, not 99.5)" if 1.0 < number <= 100.0 else ""
-        raise SentryInputError(field, f"must be a fraction from 0 to 1, got {value!r}{hint}")
-    return number
-
-
-def as_count(value: Any, field: str, *, minimum: int, required: bool = True) -> int | None:
-    """A whole number ``>= minimum`` (also from a rendered template string)."""
-    if value is None or (isinstance(value, str) and value.strip() in ("", "None")):
-        if required:
-            raise SentryInputError(field, "is required")
-        return None
-    if isinstance(value, bool):
-        raise SentryInputError(field, f"must be a whole number, got {value!r}")
-    try:
-        number = int(value.strip()) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError):
-        raise SentryInputError(field, f"must be a whole number, got {value!r}") from None
-    if isinstance(value, float) and number != value:
-        raise SentryInputError(field, f"must be a whole number, got {value!r}")
-    if number < minimum:
-        raise SentryInputError(field, f"must be at least {minimum}, got {number}")
-    return number
+def _missing(value: Any) -> bool:
+    """Not given, also as a rendered template ("" or "None")."""
+    return value is None or (isinstance(value, str) and value.strip() in ("", "None"))
 
 
 @dataclass(frozen=True)
@@ -129,11 +97,11 @@ class HealthSpec:
             environment=validate_environment(environment),
             projects=tuple(projects),
             min_crash_free_rate=as_fraction(min_crash_free_rate, "min_crash_free_rate") or 0.0,
-            min_sessions=as_count(min_sessions, "min_sessions", minimum=1) or 1,
+            min_sessions=as_positive_int(min_sessions, "min_sessions"),
             min_crash_free_user_rate=as_fraction(min_crash_free_user_rate, "min_crash_free_user_rate", required=False),
             max_drop=as_fraction(max_drop, "max_drop", required=False),
             previous_version=previous,
-            max_new_issues=as_count(max_new_issues, "max_new_issues", minimum=0, required=False),
+            max_new_issues=None if _missing(max_new_issues) else as_non_negative_int(max_new_issues, "max_new_issues"),
             window_start=window_start,
         )
 

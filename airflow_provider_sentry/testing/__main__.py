@@ -11,7 +11,8 @@ Seed file (JSON)::
      "issues": [{"title": "KeyError: 'x'", "project": "backend", "first_seen": "2026-01-01T00:00:00Z",
                  "last_seen": null, "level": "error", "status": "unresolved", "times_seen": 3}],
      "releases": [{"version": "backend@1.0.0", "projects": ["backend"], "date_released": null,
-                   "deploys": [{"environment": "production"}]}]}
+                   "deploys": [{"environment": "production"}]}],
+     "sessions": [{"release": "backend@1.0.0", "environment": "production", "healthy": 990, "crashed": 10}]}
 
 Issue keys are ``SentryEmulator.add_issue`` keyword arguments; ``first_seen`` may also be negative seconds
 relative to now (``-3600`` = an hour ago).
@@ -60,6 +61,8 @@ def apply_seed(emulator: SentryEmulator, seed: dict[str, Any]) -> None:
         )
         for deploy in release.get("deploys", []):
             emulator.add_deploy(release["version"], **deploy)
+    for sessions in seed.get("sessions", []):  # release health: SentryEmulator.add_sessions keyword arguments
+        emulator.add_sessions(**{**sessions, "started": _when(sessions.get("started", 0))})
 
 
 def build_parser() -> argparse.ArgumentParser:

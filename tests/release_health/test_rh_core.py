@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_provider_sentry.core.arguments import as_fraction
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.headers import Headers
 from airflow_provider_sentry.core.links import PageLink
@@ -20,7 +21,6 @@ from airflow_provider_sentry.core.release_health import (
     WAITING,
     HealthCheck,
     HealthSpec,
-    as_fraction,
     judge,
     latest_deploy,
     previous_release,

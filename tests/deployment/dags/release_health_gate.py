@@ -1,0 +1,30 @@
+"""Release health gate on the real deployment: one DAG per mode (deferrable on the real triggerer, and
+reschedule on the real scheduler), through the connection ``release_health_sentry``."""
+
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_sentry.sensors.releases import ReleaseHealthSensor
+
+for mode in ("deferrable", "reschedule"):
+    with DAG(
+        f"release_health_gate_{mode}",
+        schedule=None,
+        start_date=datetime(2024, 1, 1),
+        catchup=False,
+        params={"version": "backend@1.0.0"},
+    ):
+        ReleaseHealthSensor(
+            task_id="gate",
+            version="{{ params.version }}",
+            environment="production",
+            projects=["backend"],
+            min_crash_free_rate=0.99,
+            min_sessions=10,
+            sentry_conn_id="release_health_sentry",
+            poke_interval=2,
+            timeout=120,
+            mode="reschedule" if mode == "reschedule" else "poke",
+            deferrable=mode == "deferrable",
+        )
