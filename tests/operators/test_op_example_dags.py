@@ -40,7 +40,7 @@ def test_release_after_deploy(airflow_db: None, sentry_emulator: Any) -> None:
     emu = sentry_emulator
     emu.add_repo("acme/backend")
     open_issues = [i["id"] for i in emu.add_issues(3, project="backend", first_seen=datetime.now(UTC) - timedelta(1))]
-    from tests.release_health.test_rh_example_dag import sessions_once_deployed
+    from tests.release_health.gate_runner import sessions_once_deployed
 
     emu.before_request(sessions_once_deployed(emu, "backend@9.9.9", healthy=200))  # the release health gate
     run = load("release_after_deploy").dag.test(run_conf={"version": "backend@9.9.9"})

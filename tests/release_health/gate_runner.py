@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_sentry._compat import PokeReturnValue, TaskDeferred
 from airflow_provider_sentry.sensors.releases import ReleaseHealthSensor
+from airflow_provider_sentry.testing import SentryEmulator
 from airflow_provider_sentry.triggers.releases import ReleaseHealthTrigger
 
 WAITING = "waiting"
@@ -73,3 +75,16 @@ async def first_event(trigger: ReleaseHealthTrigger) -> Any:
         return None
     finally:
         await gen.aclose()
+
+
+def sessions_once_deployed(emu: SentryEmulator, version: str, **counts: int) -> Callable[[Any], None]:
+    """A before_request callback: the app's sessions arrive when the gate first asks for them (after the
+    deploy, so inside the default window)."""
+    sent = {"done": False}
+
+    def callback(record: Any) -> None:
+        if record.path.endswith("/sessions/") and not sent["done"]:
+            sent["done"] = True
+            emu.add_sessions(version, "production", **counts)
+
+    return callback

@@ -3,24 +3,11 @@ release is promoted (its fixed issues resolved), an unhealthy one fails the gate
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from airflow_provider_sentry.testing import SentryEmulator
 from tests.operators.test_op_example_dags import load
-
-
-def sessions_once_deployed(emu: SentryEmulator, version: str, **counts: int) -> Callable[[Any], None]:
-    """A before_request callback: the app's sessions arrive when the gate first asks for them (after the
-    deploy, so inside the default window)."""
-    sent = {"done": False}
-
-    def callback(record: Any) -> None:
-        if record.path.endswith("/sessions/") and not sent["done"]:
-            sent["done"] = True
-            emu.add_sessions(version, "production", **counts)
-
-    return callback
+from tests.release_health.gate_runner import sessions_once_deployed
 
 
 def states(run: Any) -> dict[str, str]:
