@@ -15,6 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_sentry.testing import SentryEmulator
 from tests.emulator.test_emulator_openapi import to_json_schema
@@ -217,3 +219,70 @@ def test_real_sentry_sdk_sessions_give_a_50_percent_crash_free_rate(emu: SentryE
     (group,) = answer["groups"]
     assert group["totals"] == {"sum(session)": 2, "crash_free_rate(session)": 0.5}
     assert [i["title"] for i in emu.issues] == ["ZeroDivisionError: division by zero"]
+
+
+def post_envelope(emu: SentryEmulator, items: list[tuple[str, dict[str, Any]]]) -> None:
+    project_id = emu.projects[0]["id"]
+    key = emu.dsn("backend").split("//")[1].split("@")[0]
+    lines = [json.dumps({"sent_at": datetime.now(UTC).isoformat()})]
+    for item_type, payload in items:
+        lines += [json.dumps({"type": item_type}), json.dumps(payload)]
+    answer = requests.post(
+        f"{emu.url}/api/{project_id}/envelope/",
+        data="\n".join(lines).encode(),
+        headers={"X-Sentry-Auth": f"Sentry sentry_version=7, sentry_key={key}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def test_session_updates_count_each_session_once(emu: SentryEmulator) -> None:
+    now = datetime.now(UTC).isoformat()
+    attrs = {"release": "backend@2.0", "environment": "production"}
+    start = {"sid": "a" * 32, "did": "u1", "init": True, "started": now, "status": "ok", "attrs": attrs}
+    crash = {**start, "init": False, "status": "crashed", "errors": 1}
+    post_envelope(emu, [("session", start)])
+    post_envelope(emu, [("session", crash), ("session", crash)])  # the final update, and a duplicate of it
+    post_envelope(emu, [("session", {**start, "sid": "b" * 32, "did": "u2", "status": "exited"})])
+    post_envelope(emu, [("session", {**start, "sid": "c" * 32, "attrs": {"environment": "production"}})])  # no release
+    post_envelope(emu, [("session", {**crash, "sid": "d" * 32})])  # an update without its start counts nothing
+    post_envelope(
+        emu, [("sessions", {"attrs": attrs, "aggregates": [{"started": now, "exited": 5, "errored": 1, "crashed": 1}]})]
+    )
+    (group,) = get(emu, [*RATES, ("statsPeriod", "1h"), ("query", "release:backend@2.0")]).json()["groups"]
+    assert group["totals"]["sum(session)"] == 2 + 7
+    assert group["totals"]["crash_free_rate(session)"] == pytest.approx(1 - 2 / 9)
+    assert group["totals"]["count_unique(user)"] == 2 and group["totals"]["crash_free_rate(user)"] == 0.5
+    by_status = get(emu, [*fields("sum(session)"), *STATUS_1D]).json()["groups"]
+    assert {g["by"]["session.status"]: g["totals"]["sum(session)"] for g in by_status} == {
+        "healthy": 6,
+        "errored": 1,
+        "crashed": 2,
+        "abnormal": 0,
+    }
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    buckets=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50)),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_totals_and_status_groups_add_up(emu: SentryEmulator, buckets: list[tuple[int, int, int, int]]) -> None:
+    release = f"backend@{len(emu.requests)}"  # a fresh release per example: the emulator is shared
+    for healthy, errored, crashed, abnormal in buckets:
+        emu.add_sessions(release, healthy=healthy, errored=errored, crashed=crashed, abnormal=abnormal)
+    query = [("statsPeriod", "1h"), ("query", f'release:"{release}"')]
+    (group,) = get(emu, [*RATES, *query]).json()["groups"]
+    total = sum(sum(b) for b in buckets)
+    crashed_total = sum(b[2] for b in buckets)
+    assert group["totals"]["sum(session)"] == total
+    if total:
+        assert group["totals"]["crash_free_rate(session)"] == pytest.approx(1 - crashed_total / total)
+    else:
+        assert group["totals"]["crash_free_rate(session)"] is None
+    statuses = get(emu, [*fields("sum(session)"), ("groupBy", "session.status"), *query]).json()["groups"]
+    assert sum(g["totals"]["sum(session)"] for g in statuses) == total
+    assert sum(sum(g["series"]["sum(session)"]) for g in statuses) == total

@@ -44,7 +44,9 @@ def session_requests(emu: SentryEmulator) -> list[Any]:
 @pytest.mark.parametrize("mode", MODES)
 def test_healthy_release_passes_with_figures(emu: SentryEmulator, mode: str) -> None:
     emu.add_sessions(VERSION, healthy=995, crashed=3, errored=2)
-    result = GateRunner(mode, {**GATE, "min_sessions": 500}).check()
+    runner = GateRunner(mode, {**GATE, "min_sessions": 500})
+    result = runner.check()
+    assert all(emu.token not in kwargs for kwargs in runner.trigger_kwargs)
     assert result["status"] == "pass"
     assert result["sessions"] == 1000 and isinstance(result["sessions"], int)
     assert result["crash_free_rate"] == pytest.approx(0.997)
@@ -84,6 +86,8 @@ def test_too_few_sessions_waits_then_passes_when_sessions_arrive(emu: SentryEmul
     emu.clear_requests()
     assert runner.check() == WAITING
     waiting_requests = len(emu.requests)
+    assert all(emu.token not in kwargs for kwargs in runner.trigger_kwargs)
+    assert len(runner.trigger_kwargs) == (1 if mode == "deferrable" else 0)
     emu.add_sessions(VERSION, healthy=60)
     result = runner.check()
     assert result["status"] == "pass" and result["sessions"] == 110
