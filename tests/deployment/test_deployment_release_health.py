@@ -28,6 +28,16 @@ def wait_for(predicate: Any, timeout: float = 90.0) -> None:
         time.sleep(0.5)
 
 
+def task_log(deployment: Deployment, dag_id: str, run_id: str, emu: SentryEmulator) -> str:
+    """The gate's log and the emulator's request log, for a failure message."""
+    try:
+        log = deployment.request("GET", f"{deployment.run_path(dag_id, run_id)}/taskInstances/gate/logs/1")
+    except Exception as exc:  # diagnostics only
+        log = f"(no log: {exc})"
+    requests = [f"{r.method} {r.path} {r.status}" for r in emu.requests]
+    return f"{str(log)[-4000:]}\nrequests: {requests}"
+
+
 def session_queries(emu: SentryEmulator) -> int:
     return sum(1 for r in emu.requests if r.path.endswith("/sessions/"))
 
@@ -44,10 +54,10 @@ def test_gate_waits_then_judges(deployment: Deployment, mode: str, healthy: bool
         run_id = deployment.trigger(dag_id, conf={"version": version})
         wait_for(lambda: session_queries(emu) >= 2)  # at least two checks found no sessions and waited
         emu.add_sessions(version, healthy=100 if healthy else 80, crashed=0 if healthy else 20)
-        state = deployment.wait_run(dag_id, run_id, timeout=120)
+        state = deployment.wait_run(dag_id, run_id, timeout=300)
         (ti,) = deployment.task_instances(dag_id, run_id)
         if healthy:
-            assert state == "success" and ti["state"] == "success"
+            assert state == "success" and ti["state"] == "success", task_log(deployment, dag_id, run_id, emu)
             result = deployment.xcom(dag_id, run_id, "gate")
             assert result["sessions"] == 100 and result["crash_free_rate"] == 1.0
         else:

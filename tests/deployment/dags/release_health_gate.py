@@ -24,7 +24,7 @@ for mode in ("deferrable", "reschedule"):
             min_sessions=10,
             sentry_conn_id="release_health_sentry",
             poke_interval=2,
-            timeout=120,
+            timeout=900,  # generous: a loaded CI machine takes seconds per reschedule
             mode="reschedule" if mode == "reschedule" else "poke",
             deferrable=mode == "deferrable",
         )
