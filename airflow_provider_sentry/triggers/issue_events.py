@@ -130,7 +130,8 @@ class NewIssuesEventTrigger(BaseEventTrigger):  # type: ignore[misc]
                     f"connection {self.sentry_conn_id!r} has no extra.organization; pass organization= explicitly"
                 )
             spec = WatchSpec(organization, self.query, self.projects, self.environments)
-            store = watcher_store(self.asset_state_store, self.state_key or spec.fingerprint)
+            # Airflow 3.3+ injects the watched assets' state store; 3.0-3.2 have no such attribute.
+            store = watcher_store(getattr(self, "asset_state_store", None), self.state_key or spec.fingerprint)
             self.log.info("Sentry watcher: cursor kept in %s", store.describe())
             state = await store.load()
             failures = 0

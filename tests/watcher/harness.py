@@ -4,6 +4,7 @@ stops (``CancelledError``, as a triggerer shutdown injects) at chosen awaits."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import json
 from dataclasses import dataclass, field
@@ -60,7 +61,8 @@ def drive(
     ``on_poll_sleep(n)`` runs at the n-th poll wait, e.g. to add issues between polls.
     """
     run = Run()
-    trigger.asset_state_store = store
+    if store is not None:  # else what the running Airflow leaves (None on 3.3, no attribute on 3.0-3.2)
+        trigger.asset_state_store = store
 
     async def sleep(seconds: float, why: str) -> None:
         run.sleeps.append((why, seconds))
@@ -81,8 +83,6 @@ def drive(
         async for event in trigger.run():
             run.events.append(event.payload)
 
-    try:
+    with contextlib.suppress(asyncio.CancelledError):  # the stop
         asyncio.run(asyncio.wait_for(consume(), timeout=60))
-    except asyncio.CancelledError:
-        pass
     return run
