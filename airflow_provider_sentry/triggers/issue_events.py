@@ -43,7 +43,7 @@ RECORD_DELAY = 2.0
 DEFAULT_MAX_BACKOFF = 600.0
 
 
-class NewIssuesEventTrigger(BaseEventTrigger):  # type: ignore[misc]
+class NewIssuesEventTrigger(BaseEventTrigger):
     """Fire one event per batch of Sentry issues first seen after the watch began.
 
     Use it in an ``AssetWatcher``; a DAG scheduled on the asset receives each batch in
@@ -79,7 +79,7 @@ class NewIssuesEventTrigger(BaseEventTrigger):  # type: ignore[misc]
         state_key: str | None = None,
         max_backoff: float = DEFAULT_MAX_BACKOFF,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.organization = _optional_name("organization", organization)
         self.projects = _names("projects", projects, allow_ints=True)
         self.query = _text("query", query)
@@ -156,7 +156,7 @@ class NewIssuesEventTrigger(BaseEventTrigger):  # type: ignore[misc]
                     self.log.info(
                         "Firing %s new Sentry issue(s) (%s request(s))", len(outcome.issues), outcome.requests
                     )
-                    yield TriggerEvent(event_payload(organization, outcome.issues))
+                    yield TriggerEvent(event_payload(organization, outcome.issues))  # type: ignore[no-untyped-call]
                     # Record only once the event has reached the DB: a stop in between repeats
                     # this batch at the next start instead of losing it.
                     await self._sleep(RECORD_DELAY, "record")
