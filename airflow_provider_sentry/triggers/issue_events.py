@@ -116,6 +116,24 @@ class NewIssuesEventTrigger(BaseEventTrigger):
         return float(min(self.max_backoff, max(self.poll_interval, 1.0) * 2 ** min(failures - 1, 16)))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_sentry.exceptions import SentryError
+
+        try:
+            async for event in self._watch():
+                yield event
+        except SentryError as exc:
+            # Airflow starts a failed watcher again at once: wait one interval before failing, so a
+            # revoked token costs one request per poll_interval, not one per second.
+            self.log.error(
+                "Sentry watcher failed (%s: %s); not retried, raising in %.0f s",
+                type(exc).__name__,
+                exc,
+                self.poll_interval,
+            )
+            await self._sleep(self.poll_interval, "failed")
+            raise
+
+    async def _watch(self) -> AsyncIterator[TriggerEvent]:
         # Triggerer-side code: imported here so defining the watcher at DAG parse stays cheap.
         from airflow_provider_sentry.core.poll import TRANSIENT_ERRORS, IssuePoll
         from airflow_provider_sentry.core.watch import WatchSpec

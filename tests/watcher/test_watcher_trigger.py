@@ -3,6 +3,7 @@ durable cursor across stops, errors (never an event), and the 3.0-3.2 Variable s
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -181,8 +182,20 @@ def test_auth_errors_raise_without_an_event(sentry_emulator: SentryEmulator) -> 
     drive(new_trigger(), store, polls=1)
     emu.add_issue(first_seen=time.time())
     emu.revoke(emu.token)
+    trigger = new_trigger()
     with pytest.raises(SentryAuthError):
-        drive(new_trigger(), store, polls=3)
+        drive(trigger, store, polls=3)
+    assert len(issue_requests(emu)) == 2, "the baseline, then one failed poll: no retry"
+    waits: list[tuple[float, str]] = []
+
+    async def sleep(seconds: float, why: str) -> None:
+        waits.append((seconds, why))
+
+    trigger._sleep = sleep  # type: ignore[method-assign]
+    with pytest.raises(SentryAuthError):
+        asyncio.run(anext(trigger.run()))
+    # Airflow restarts a failed watcher at once: it waits one interval before raising
+    assert waits == [(trigger.poll_interval, "failed")]
 
 
 def test_no_organization_anywhere_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
