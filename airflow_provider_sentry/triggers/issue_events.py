@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID, DEFAULT_OVERLAP_MS, MAX_ISSUES_LIMIT
-from airflow_provider_sentry.exceptions import SentryConfigError, SentryInputError
+from airflow_provider_sentry.exceptions import SentryConfigError, SentryError, SentryInputError
 
 try:
     from airflow.triggers.base import BaseEventTrigger, TriggerEvent
@@ -108,7 +108,7 @@ class NewIssuesEventTrigger(BaseEventTrigger):
 
     @staticmethod
     async def _sleep(seconds: float, why: str) -> None:
-        """Indirection so tests can drive the loop without waiting (``why``: poll, record or backoff)."""
+        """Indirection so tests can drive the loop without waiting (``why``: poll, record, backoff or failed)."""
         await asyncio.sleep(seconds)
 
     def backoff(self, failures: int) -> float:
@@ -116,8 +116,6 @@ class NewIssuesEventTrigger(BaseEventTrigger):
         return float(min(self.max_backoff, max(self.poll_interval, 1.0) * 2 ** min(failures - 1, 16)))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_sentry.exceptions import SentryError
-
         try:
             async for event in self._watch():
                 yield event
@@ -178,11 +176,11 @@ class NewIssuesEventTrigger(BaseEventTrigger):
                     # Record only once the event has reached the DB: a stop in between repeats
                     # this batch at the next start instead of losing it.
                     await self._sleep(RECORD_DELAY, "record")
-                elif outcome.kind == "baseline":
-                    self.log.info("Sentry watcher: baseline recorded; issues first seen from now on will fire")
                 state = outcome.state.to_json()
                 if outcome.changed:
                     await store.save(state)
+                if outcome.kind == "baseline":
+                    self.log.info("Sentry watcher: baseline recorded; issues first seen from now on will fire")
                 if len(outcome.issues) < self.max_issues:  # a full batch: more may be waiting, poll at once
                     await self._sleep(self.poll_interval, "poll")
 
