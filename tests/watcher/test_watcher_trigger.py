@@ -252,3 +252,18 @@ def test_a_trigger_shared_by_two_assets_keeps_the_cursor_in_both(sentry_emulator
 
 def test_record_delay_covers_a_triggerer_sync_round() -> None:
     assert RECORD_DELAY >= 2.0  # the triggerer sends events to the DB every ~1 s
+
+
+def test_the_real_asset_state_store_accessors_are_addressed_per_asset() -> None:
+    """Airflow 3.3's ``AssetStateStoreAccessors`` forwards ``aget``/``aset`` only for one asset."""
+    context = pytest.importorskip("airflow.sdk.execution_time.context")
+    accessors_cls = getattr(context, "AssetStateStoreAccessors", None)
+    if accessors_cls is None:
+        pytest.skip("no asset state store before Airflow 3.3")
+    from airflow.sdk import Asset
+
+    one = accessors_cls(inlets=[Asset(name="a", uri="s3://a")])
+    assert watcher_state._per_asset(one) == [one]
+    two = accessors_cls(inlets=[Asset(name="b", uri="s3://b"), Asset(name="a", uri="s3://a")])
+    per_asset = watcher_state._per_asset(two)
+    assert [accessor._name for accessor in per_asset] == ["a", "b"]
