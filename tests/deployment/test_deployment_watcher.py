@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -33,18 +34,19 @@ def wait_for(what: str, check: Callable[[], bool], deployment: Deployment, timeo
 class Received:
     """Every payload the consuming DAG's finished runs returned, read back through XCom."""
 
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, dag_id: str = DAG_ID) -> None:
         self.deployment = deployment
+        self.dag_id = dag_id
         self.payloads: dict[str, list[dict[str, Any]]] = {}
         self.failed: list[str] = []
 
     def refresh(self) -> None:
-        for run in self.deployment.runs(DAG_ID):
+        for run in self.deployment.runs(self.dag_id):
             run_id = run["dag_run_id"]
             if run_id in self.payloads or run_id in self.failed:
                 continue
             if run["state"] == "success":
-                self.payloads[run_id] = list(self.deployment.xcom(DAG_ID, run_id, "receive"))
+                self.payloads[run_id] = list(self.deployment.xcom(self.dag_id, run_id, "receive"))
             elif run["state"] == "failed":
                 self.failed.append(run_id)
 
@@ -119,6 +121,7 @@ def test_the_watcher_delivers_every_new_issue_once_across_a_triggerer_restart(de
         figures["idle_requests"] = len(idle)
 
         received.refresh()
+        deployment.set_paused(DAG_ID, True)  # the watcher stops with the next parse
 
     # exactly once, oldest first inside each event, nothing from before the watch
     assert received.failed == []
@@ -141,3 +144,51 @@ def test_the_watcher_delivers_every_new_issue_once_across_a_triggerer_restart(de
     figures["dag_runs"] = len(received.payloads)
     figures["issues_delivered"] = len(received.ids)
     print("watcher figures:", json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}))
+
+
+def stored_events(deployment: Deployment, asset_name: str) -> list[dict[str, Any]]:
+    answer = deployment.request("GET", f"/api/v2/assets/events?name_pattern={asset_name}&limit=100")
+    return list(answer["asset_events"])
+
+
+def test_a_triggerer_killed_between_storing_an_event_and_recording_repeats_that_batch_only(
+    deployment: Deployment,
+) -> None:
+    dag_id, conn_id, asset_name = "watcher_kill", "sentry_watcher_kill", "watcher_kill_new_issues"
+    with SentryEmulator() as emu:
+        before = emu.add_issues(2, first_seen=int(time.time()) - 1)
+        deployment.add_connection(
+            conn_id, host=emu.url, password=emu.token, extra=json.dumps({"organization": emu.organization})
+        )
+        deployment.set_paused(dag_id, False)
+        received = Received(deployment, dag_id)
+        wait_for("the watcher never polled twice", lambda: len(issue_requests(emu)) >= 2, deployment)
+
+        batch = [issue["id"] for issue in emu.add_issues(3, title="batch", first_seen=time.time())]
+        # Kill the triggerer as soon as the event is in the metadata DB: inside the 2 s before the cursor
+        # is recorded, the one window where a batch can repeat.
+        deadline = time.monotonic() + 60
+        while not stored_events(deployment, asset_name):
+            assert time.monotonic() < deadline, deployment.stack.log_tail(60)
+            time.sleep(0.05)
+        deployment.stop_component("triggerer", grace=0)
+        later = [issue["id"] for issue in emu.add_issues(2, title="later", first_seen=time.time())]
+        deployment.start_component("triggerer")
+        # a killed triggerer's triggers move after its heartbeat expires ([triggerer] health check, 30 s)
+        wait_for("nothing delivered after the kill", lambda: received.has(batch + later), deployment, 300)
+        polls = len(issue_requests(emu))
+        wait_for("no poll after the delivery", lambda: len(issue_requests(emu)) > polls + 1, deployment)
+        time.sleep(5)  # let a run of a repeated event finish too
+        received.refresh()
+        events = stored_events(deployment, asset_name)
+        deployment.set_paused(dag_id, True)
+
+    counts = Counter(received.ids)
+    assert received.failed == []
+    assert set(counts) == set(batch + later), "nothing lost, nothing from before the watch"
+    assert not {issue["id"] for issue in before} & set(counts)
+    assert all(counts[issue_id] == 1 for issue_id in later)
+    assert all(counts[issue_id] <= 2 for issue_id in batch), "at most the one batch repeats"
+    fired = [event["extra"]["payload"]["issue_ids"] for event in events]
+    repeated = sum(1 for issue_id in batch if counts[issue_id] == 2)
+    print(f"watcher kill: stored events {fired}; batch ids delivered twice: {repeated}/3")
