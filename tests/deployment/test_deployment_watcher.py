@@ -5,9 +5,12 @@ one request. DAG: ``dags/watcher_new_issues.py`` (connection ``sentry_watcher``)
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from airflow_provider_sentry.testing import SentryEmulator
@@ -146,6 +149,26 @@ def test_the_watcher_delivers_every_new_issue_once_across_a_triggerer_restart(de
     print("watcher figures:", json.dumps({k: round(v, 1) if isinstance(v, float) else v for k, v in figures.items()}))
 
 
+def kill_trigger_runner(deployment: Deployment) -> None:
+    """SIGKILL the triggerer's trigger-runner subprocess (where triggers run; it has no DB connection, so
+    SQLite is left clean). The triggerer's supervisor then exits on its own; reap it."""
+    supervisor = deployment.stack.processes["triggerer"]
+    runners = [
+        int(stat.parent.name) for stat in Path("/proc").glob("[0-9]*/stat") if _parent_pid(stat) == supervisor.pid
+    ]
+    assert runners, "the triggerer has no trigger-runner subprocess"
+    for pid in runners:
+        os.kill(pid, signal.SIGKILL)
+    deployment.stop_component("triggerer", grace=30)
+
+
+def _parent_pid(stat: Path) -> int | None:
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def stored_events(deployment: Deployment, asset_name: str) -> list[dict[str, Any]]:
     answer = deployment.request("GET", f"/api/v2/assets/events?name_pattern={asset_name}&limit=100")
     return list(answer["asset_events"])
@@ -171,10 +194,9 @@ def test_a_triggerer_killed_between_storing_an_event_and_recording_repeats_that_
         while not stored_events(deployment, asset_name):
             assert time.monotonic() < deadline, deployment.stack.log_tail(60)
             time.sleep(0.05)
-        deployment.stop_component("triggerer", grace=0)
+        kill_trigger_runner(deployment)
         later = [issue["id"] for issue in emu.add_issues(2, title="later", first_seen=time.time())]
         deployment.start_component("triggerer")
-        # a killed triggerer's triggers move after its heartbeat expires ([triggerer] health check, 30 s)
         wait_for("nothing delivered after the kill", lambda: received.has(batch + later), deployment, 300)
         polls = len(issue_requests(emu))
         wait_for("no poll after the delivery", lambda: len(issue_requests(emu)) > polls + 1, deployment)
