@@ -7,7 +7,8 @@
   each of them.
 - Airflow 3.0-3.2 (no asset state store): an Airflow Variable ``sentry_watcher_state.<key>``, read and
   written through the triggerer's supervisor like a connection. Same guarantees; it is not removed
-  with the asset (delete it to reset the watch).
+  with the asset (delete it to reset the watch). After an upgrade to 3.3, an empty asset state store
+  reads this Variable once, so the watch resumes where it was.
 
 The cursor is the opaque JSON of ``core.watch.WatchState``; it never holds the token.
 """
@@ -15,7 +16,10 @@ The cursor is the opaque JSON of ``core.watch.WatchState``; it never holds the t
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
 
 #: the asset state store key holding the watch (3.3+).
 ASSET_STATE_KEY = "sentry_new_issues_watch"
@@ -42,9 +46,13 @@ class AsyncAccessor(Protocol):
 
 
 def watcher_store(asset_state_store: Any, key: str) -> WatcherStore:
-    """The asset state store when the triggerer injected one (3.3+), else a Variable."""
+    """The asset state store when the triggerer injected one (3.3+), else a Variable.
+
+    On 3.3+ an empty asset state store falls back to reading the Variable once, so a watch started on
+    3.0-3.2 resumes from its cursor after the upgrade instead of recording a new baseline.
+    """
     if asset_state_store is not None:
-        return AssetWatcherStore(asset_state_store)
+        return AssetWatcherStore(asset_state_store, legacy=VariableWatcherStore(key))
     return VariableWatcherStore(key)
 
 
@@ -59,8 +67,9 @@ def _as_state(raw: Any) -> dict[str, Any] | None:
 class AssetWatcherStore:
     """The asset state store (AIP-103) of every asset the trigger watches."""
 
-    def __init__(self, accessors: Any) -> None:
+    def __init__(self, accessors: Any, legacy: WatcherStore | None = None) -> None:
         self._accessors: list[AsyncAccessor] = _per_asset(accessors)
+        self._legacy = legacy
 
     def describe(self) -> str:
         return f"the asset state store (key {ASSET_STATE_KEY!r}, {len(self._accessors)} asset(s))"
@@ -70,7 +79,17 @@ class AssetWatcherStore:
             state = _as_state(await accessor.aget(ASSET_STATE_KEY, None))
             if state is not None:
                 return state
-        return None
+        return await self._load_legacy()
+
+    async def _load_legacy(self) -> dict[str, Any] | None:
+        """The cursor a 3.0-3.2 triggerer kept in a Variable, if any (read only; the asset store takes over)."""
+        if self._legacy is None:
+            return None
+        try:
+            return await self._legacy.load()
+        except Exception as exc:  # an unreadable legacy cursor must not stop the watcher: start a new watch
+            log.warning("Could not read %s (%s); starting a new watch", self._legacy.describe(), exc)
+            return None
 
     async def save(self, state: dict[str, Any]) -> None:
         for accessor in self._accessors:

@@ -17,6 +17,7 @@ from airflow_provider_sentry.testing import SentryEmulator
 from airflow_provider_sentry.triggers import watcher_state
 from airflow_provider_sentry.triggers.issue_events import RECORD_DELAY
 from airflow_provider_sentry.triggers.issues import NewIssuesEventTrigger
+from tests.watcher.conftest import FakeVariables
 from tests.watcher.harness import FakeAssetStateStore, drive, new_trigger
 
 pytestmark = pytest.mark.usefixtures("no_waiting")
@@ -213,32 +214,37 @@ def test_the_organization_defaults_to_the_connections(sentry_emulator: SentryEmu
 
 
 # -- where the cursor lives ----------------------------------------------------------------------
-class FakeVariables:
-    data: dict[str, str] = {}
-
-    @classmethod
-    def get(cls, key: str, default: Any = None) -> Any:
-        return cls.data.get(key, default)
-
-    @classmethod
-    def set(cls, key: str, value: str, description: str | None = None) -> None:
-        cls.data[key] = value
-
-
 def test_without_an_asset_state_store_the_cursor_is_a_variable(
-    sentry_emulator: SentryEmulator, monkeypatch: pytest.MonkeyPatch
+    sentry_emulator: SentryEmulator, variables: type[FakeVariables]
 ) -> None:
-    import airflow_provider_sentry._compat as compat
-
-    monkeypatch.setattr(compat, "Variable", FakeVariables)
-    FakeVariables.data = {}
     drive(new_trigger(state_key="backend_watch"), None, polls=1)
-    assert list(FakeVariables.data) == ["sentry_watcher_state.backend_watch"]
+    assert list(variables.data) == ["sentry_watcher_state.backend_watch"]
     new = sentry_emulator.add_issue(first_seen=time.time())
     run = drive(new_trigger(state_key="backend_watch"), None, polls=2)
     assert run.ids == [new["id"]]
-    state = json.loads(FakeVariables.data["sentry_watcher_state.backend_watch"])
+    state = json.loads(variables.data["sentry_watcher_state.backend_watch"])
     assert new["id"] in state["seen"] and sentry_emulator.token not in json.dumps(state)
+
+
+def test_after_an_upgrade_to_3_3_the_variable_cursor_is_resumed_once(
+    sentry_emulator: SentryEmulator, variables: type[FakeVariables]
+) -> None:
+    drive(new_trigger(state_key="k"), None, polls=1)  # 3.0-3.2: the cursor is a Variable
+    waiting = sentry_emulator.add_issue(first_seen=time.time())  # arrives during the upgrade
+    store = FakeAssetStateStore()  # 3.3: an empty asset state store
+    run = drive(new_trigger(state_key="k"), store, polls=1)
+    assert run.ids == [waiting["id"]], "resumed from the Variable, not a new baseline"
+    reads = variables.reads
+    drive(new_trigger(state_key="k"), store, polls=1)
+    assert variables.reads == reads, "the asset state store holds the cursor from then on"
+
+
+def test_an_unreadable_legacy_cursor_starts_a_new_watch(sentry_emulator: SentryEmulator, mocker: Any) -> None:
+    mocker.patch.object(watcher_state, "_variable_get", side_effect=RuntimeError("no supervisor"))
+    sentry_emulator.add_issue(first_seen=time.time() - 1)
+    store = FakeAssetStateStore()
+    assert drive(new_trigger(), store, polls=1).events == []  # a baseline
+    assert watcher_state.ASSET_STATE_KEY in store.data
 
 
 def test_a_trigger_shared_by_two_assets_keeps_the_cursor_in_both(sentry_emulator: SentryEmulator) -> None:
