@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 EXAMPLE_DAGS = Path(__file__).resolve().parent.parent / "example_dags"
-EXPECTED = {"triage_new_issues", "release_after_deploy", "nightly_resolve_stale"}
+EXPECTED = {"triage_new_issues", "release_after_deploy", "nightly_resolve_stale", "triage_new_issues_watcher"}
 
 
 def load_dagbag() -> object:

@@ -179,3 +179,6 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool | list | dict):
         return value
     return str(value)
+
+
+from airflow_provider_sentry.triggers.issue_events import NewIssuesEventTrigger as NewIssuesEventTrigger  # noqa: E402
