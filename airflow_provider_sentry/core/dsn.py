@@ -6,7 +6,9 @@ credential: ``repr`` hides it and the URLs built here never contain it (it trave
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from airflow_provider_sentry.core.urls import is_loopback
@@ -74,3 +76,55 @@ class Dsn:
 
     def __str__(self) -> str:
         return f"{self.scheme}://***@{self.netloc}{self.path_prefix}/{self.project_id}"
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class DsnTarget:
+    """Everything a transport needs to send to a DSN: the DSN, TLS verification and a timeout."""
+
+    dsn: Dsn
+    verify: bool | str = True
+    timeout: float = 5.0
+
+
+def connection_dsn(
+    conn_id: str, *, password: str | None, extra: Mapping[str, Any] | None, max_timeout: float = 5.0
+) -> DsnTarget:
+    """The DSN of a Sentry connection: ``extra.dsn``, else the password when ``auth_type`` is ``dsn``.
+
+    ``verify`` (true/false or a CA bundle path) and ``timeout`` come from the extra as for the Web API;
+    the timeout is capped at ``max_timeout`` because ingestion answers at once or not at all.
+    """
+    fields = {key: value for key, value in (extra or {}).items() if value is not None}
+    allow_http = _truthy(fields.get("allow_insecure_http", False))
+    if str(fields.get("dsn") or "").strip():
+        dsn = Dsn.parse(
+            str(fields["dsn"]), field_name=f"connection {conn_id!r}: extra.dsn", allow_insecure_http=allow_http
+        )
+    elif str(fields.get("auth_type") or "").strip().lower() == "dsn":
+        dsn = Dsn.parse(
+            password, field_name=f"connection {conn_id!r}: password (auth_type dsn)", allow_insecure_http=allow_http
+        )
+    else:
+        raise SentryConfigError(
+            f"connection {conn_id!r}: has no DSN; set extra.dsn, or auth_type dsn with the DSN as the password"
+        )
+    raw_verify = fields.get("verify", True)
+    verify: bool | str
+    if isinstance(raw_verify, str) and raw_verify.strip().lower() not in ("true", "false", "1", "0", "yes", "no", ""):
+        verify = raw_verify
+    else:
+        verify = raw_verify if isinstance(raw_verify, bool) else _truthy(raw_verify) or raw_verify == ""
+    try:
+        timeout = float(fields.get("timeout", max_timeout))
+    except (TypeError, ValueError):
+        raise SentryConfigError(f"connection {conn_id!r}: extra.timeout: expected a number") from None
+    if timeout <= 0:
+        raise SentryConfigError(f"connection {conn_id!r}: extra.timeout: must be positive")
+    return DsnTarget(dsn=dsn, verify=verify, timeout=min(timeout, max_timeout))

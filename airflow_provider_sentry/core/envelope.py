@@ -64,9 +64,7 @@ _LIBRARY_PATHS = tuple(
 
 def _in_app(filename: str) -> bool:
     """Library and standard-library frames are not the user's code (Sentry collapses them)."""
-    return not (
-        "site-packages" in filename or "dist-packages" in filename or filename.startswith(_LIBRARY_PATHS)
-    )
+    return not ("site-packages" in filename or "dist-packages" in filename or filename.startswith(_LIBRARY_PATHS))
 
 
 def frames_of(tb: TracebackType | None) -> list[dict[str, Any]]:

@@ -400,7 +400,9 @@ class SentryEmulator:
         with crons.lock:
             return [{**asdict(d), "when": iso(d.when)} for d in crons.dropped]
 
-    def add_monitor(self, slug: str, schedule: str = "* * * * *", project: str | int = "backend", **config: Any) -> dict[str, Any]:
+    def add_monitor(
+        self, slug: str, schedule: str = "* * * * *", project: str | int = "backend", **config: Any
+    ) -> dict[str, Any]:
         """Create a monitor directly (as the UI would), e.g. for check-ins sent without ``monitor_config``."""
         from airflow_provider_sentry.testing.monitors import serialize_monitor, validate_config
 

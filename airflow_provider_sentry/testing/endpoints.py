@@ -721,6 +721,7 @@ def match_route(method: str, path: str) -> tuple[Route | None, dict[str, str], b
                 return route, match.groupdict(), True
     return None, {}, path_exists
 
+
 # Crons (testing/monitor_endpoints.py imports the helpers above, so it is appended last).
 from airflow_provider_sentry.testing.monitor_endpoints import MONITOR_ROUTES  # noqa: E402
 

@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_sentry.testing.endpoints import NOT_FOUND, Answer, Ctx, Route, _offset_page, _org, _route, json_answer
+from airflow_provider_sentry.testing.endpoints import (
+    NOT_FOUND,
+    Answer,
+    Ctx,
+    Route,
+    _offset_page,
+    _org,
+    _route,
+    json_answer,
+)
 from airflow_provider_sentry.testing.issues import ApiError
 from airflow_provider_sentry.testing.monitors import Monitor, serialize_checkin, serialize_monitor
 

@@ -13,6 +13,7 @@ Drops are not errors for the client (Relay answered already): they are recorded 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -242,10 +243,9 @@ class CronBook:
             monitor = self.monitors.get((project_id, slug))
             raw_config = payload.get("monitor_config")
             if raw_config is not None:
-                try:
+                # Sentry logs an invalid upsert; an existing monitor still takes the check-in.
+                with contextlib.suppress(ConfigError):
                     monitor = self.upsert(project_id, slug, validate_config(raw_config))
-                except ConfigError:
-                    pass  # Sentry logs the invalid upsert; an existing monitor still takes the check-in
             if monitor is None:
                 self._drop("monitor_not_found", slug, guid, status)
                 return None
