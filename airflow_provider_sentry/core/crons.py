@@ -52,9 +52,12 @@ _TZ_NAME = re.compile(r"^(UTC|GMT|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*)$")
 
 
 def monitor_slug(dag_id: str) -> str:
-    """The DAG id lowercased, each run of characters outside ``[a-z0-9_-]`` made one ``-``, at most 50 chars."""
-    slug = _SLUG_INVALID.sub("-", dag_id.lower())[:SLUG_MAX_LENGTH]
-    if not slug.strip("-"):
+    """The DAG id lowercased, each run of characters outside ``[a-z0-9_-]`` made one ``-``, at most 50 chars.
+
+    Leading and trailing ``-``/``_`` are dropped too, as Sentry's own slugify does, so Sentry keeps the slug as is.
+    """
+    slug = _SLUG_INVALID.sub("-", dag_id.lower())[:SLUG_MAX_LENGTH].strip("-_")
+    if not slug:
         raise SentryConfigError(f"dag_id {dag_id!r}: gives an empty monitor slug")
     return slug
 
