@@ -1,7 +1,7 @@
 """The plugins that register the Crons listener with Airflow.
 
 Two ways in, one listener: ``get_provider_info()["plugins"]`` (``SentryCronsPlugin``) is read only when
-``[core] lazy_load_providers`` is off, so the ``airflow.plugins`` entry point (``SentryCronsEntryPointPlugin``)
+``[core] lazy_discover_providers`` is off, so the ``airflow.plugins`` entry point (``SentryCronsEntryPointPlugin``)
 registers it in the default setup. Airflow's listener manager registers the module once either way; the
 names differ because Airflow 3.3 reports a second plugin of the same name as an import error.
 
