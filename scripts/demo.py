@@ -230,7 +230,9 @@ def show_crons_check_in(demo: Demo) -> None:
     if len(checkins) != 1 or checkins[0]["status"] != "ok":
         raise RuntimeError(f"expected one ok check-in, got {[c['status'] for c in checkins]}")
     config = monitors[0]["config"]
-    print(f"  monitor    : {monitors[0]['slug']} ({config['schedule_type']} {config['schedule']!r}, {config['timezone']})")
+    print(
+        f"  monitor    : {monitors[0]['slug']} ({config['schedule_type']} {config['schedule']!r}, {config['timezone']})"
+    )
     print(f"  check-in   : {checkins[0]['id']} {checkins[0]['status']} in {checkins[0]['duration']} ms")
     print(f"    {demo.url}/organizations/acme/crons/backend/{monitors[0]['slug']}/")
 
