@@ -47,6 +47,7 @@ NIL_CHECK_IN_ID = "0" * 32
 CHECK_IN_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://pypi.org/project/airflow-provider-sentry/crons")
 
 _SLUG_INVALID = re.compile(r"[^a-z0-9_-]+")
+_DASHES = re.compile(r"-{2,}")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
 _TZ_NAME = re.compile(r"^(UTC|GMT|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*)$")
 
@@ -54,9 +55,10 @@ _TZ_NAME = re.compile(r"^(UTC|GMT|[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*)$")
 def monitor_slug(dag_id: str) -> str:
     """The DAG id lowercased, each run of characters outside ``[a-z0-9_-]`` made one ``-``, at most 50 chars.
 
-    Leading and trailing ``-``/``_`` are dropped too, as Sentry's own slugify does, so Sentry keeps the slug as is.
+    Runs of ``-`` become one and leading or trailing ``-``/``_`` are dropped, as Sentry's own slugify does, so
+    Sentry keeps the slug as it is.
     """
-    slug = _SLUG_INVALID.sub("-", dag_id.lower())[:SLUG_MAX_LENGTH].strip("-_")
+    slug = _DASHES.sub("-", _SLUG_INVALID.sub("-", dag_id.lower()))[:SLUG_MAX_LENGTH].strip("-_")
     if not slug:
         raise SentryConfigError(f"dag_id {dag_id!r}: gives an empty monitor slug")
     return slug

@@ -21,6 +21,8 @@ from airflow_provider_sentry.core.crons import check_in_id
 from airflow_provider_sentry.testing import SentryEmulator
 from tests.deployment.stack import Deployment, kill_component
 
+# The scenario (fixture) runs inside the first test: about 80 s alone, several minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
 DAGS = ("crons_ok", "crons_fail", "crons_kill", "crons_optout")
 T = TypeVar("T")
 
