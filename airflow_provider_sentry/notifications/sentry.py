@@ -101,12 +101,13 @@ class SentryNotifier(BaseNotifier):
         """Build and send the event (one POST). Errors are logged by ``BaseNotifier.__call__``."""
         from datetime import UTC, datetime
 
-        from airflow_provider_sentry._compat import BaseHook
+        from airflow_provider_sentry._compat import BaseHook, mask_secret
         from airflow_provider_sentry.core.envelope import event_envelope
         from airflow_provider_sentry.ingestion import IngestClient, target_from_connection
 
         event = self.build_event(context)
         target = target_from_connection(BaseHook.get_connection(self.sentry_conn_id), max_timeout=10.0)
+        mask_secret(target.dsn.public_key)  # the DSN sits in the extra, which Airflow does not mask by name
         IngestClient(target).send_envelope(event_envelope(event, sent_at=datetime.now(tz=UTC)))
         self.last_event_id = str(event["event_id"])
         self.log.info("Sentry event %s sent for %s", event["event_id"], event.get("transaction"))

@@ -115,3 +115,19 @@ def test_auth_type_dsn_connections_work(monkeypatch: pytest.MonkeyPatch, emu: Se
     monkeypatch.setenv("AIRFLOW_CONN_SENTRY_DEFAULT", json.dumps(conn))
     SentryNotifier()(context())
     assert len(emu.events) == 1
+
+
+def test_a_dag_level_callback_without_task_or_exception_sends_the_reason(emu: SentryEmulator) -> None:
+    """Airflow 3 runs DAG callbacks in the DAG processor: a dag_run and a reason, no task and no exception."""
+    ctx = context()
+    dag_ctx = {
+        "dag": ctx["dag"],
+        "dag_run": SimpleNamespace(dag_id="nightly", run_id="scheduled__9"),
+        "run_id": "scheduled__9",
+        "reason": "task_failure",
+    }
+    SentryNotifier()(dag_ctx)
+    (event,) = emu.events
+    tags = {t["key"]: t["value"] for t in event["tags"]}
+    assert (tags["dag_id"], tags["run_id"], "task_id" in tags) == ("nightly", "scheduled__9", False)
+    assert event["message"] == "task_failure"
