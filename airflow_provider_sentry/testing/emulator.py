@@ -375,8 +375,9 @@ class SentryEmulator:
 
         crons = self._state.crons
         with crons.lock:
+            projects = {int(p["id"]): p for p in self.projects}
             return [
-                serialize_monitor(m, self._state.project_by_id(m.project_id))
+                serialize_monitor(m, projects[m.project_id])
                 for m in sorted(crons.monitors.values(), key=lambda m: m.slug)
             ]
 
@@ -410,4 +411,4 @@ class SentryEmulator:
         monitor = self._state.crons.upsert(
             proj.id, slug, validate_config({"schedule": {"type": "crontab", "value": schedule}, **config})
         )
-        return serialize_monitor(monitor, proj)
+        return serialize_monitor(monitor, {"id": str(proj.id), "slug": proj.slug, "name": proj.name})

@@ -15,6 +15,7 @@ from airflow_provider_sentry.testing.endpoints import (
     Route,
     _offset_page,
     _org,
+    _project_summary,
     _route,
     json_answer,
 )
@@ -42,7 +43,18 @@ def _monitor(ctx: Ctx, org: str, monitor: str) -> Monitor:
 
 
 def _monitor_json(ctx: Ctx, monitor: Monitor) -> dict[str, Any]:
-    return serialize_monitor(monitor, ctx.app.state.project_by_id(monitor.project_id))
+    project = ctx.app.state.project_by_id(monitor.project_id)
+    assert project is not None
+    # MonitorSerializer embeds the full ProjectSerializer: the summary plus these fields.
+    summary = {
+        **_project_summary(ctx, project),
+        "avatar": {"avatarType": "letter_avatar", "avatarUuid": None, "avatarUrl": None},
+        "color": "#3f70bf",
+        "isInternal": False,
+        "isPublic": False,
+        "status": "active",
+    }
+    return serialize_monitor(monitor, summary)
 
 
 def list_monitors(ctx: Ctx, org: str) -> Answer:

@@ -309,8 +309,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
-def serialize_monitor(monitor: Monitor, project: Any) -> dict[str, Any]:
-    """``MonitorSerializer`` fields a client reads (``nextCheckIn`` is not computed: null)."""
+def serialize_monitor(monitor: Monitor, project: Mapping[str, Any]) -> dict[str, Any]:
+    """``MonitorSerializer`` fields a client reads (``nextCheckIn`` is not computed: null); ``project`` is the
+    project's JSON as the projects endpoints serialize it."""
     return {
         "id": str(uuid.UUID(monitor.id)),
         "slug": monitor.slug,
@@ -320,7 +321,7 @@ def serialize_monitor(monitor: Monitor, project: Any) -> dict[str, Any]:
         "isUpserting": False,
         "config": dict(monitor.config),
         "dateCreated": _iso(monitor.date_created),
-        "project": {"id": str(project.id), "slug": project.slug, "name": project.name, "platform": project.platform},
+        "project": dict(project),
         "environments": [
             {
                 "name": env.name,
@@ -350,7 +351,9 @@ def serialize_checkin(checkin: CheckIn) -> dict[str, Any]:
         "dateAdded": _iso(checkin.date_added),
         "dateUpdated": _iso(checkin.date_updated),
         "dateInProgress": _iso(checkin.date_in_progress),
-        "dateClock": _iso(checkin.date_added),
-        "expectedTime": None,
+        # Sentry's clock tick is the minute the check-in arrived in; the emulator has no schedule clock, so the
+        # expected time is that tick too (Sentry's is the schedule's tick the check-in was due at).
+        "dateClock": _iso(checkin.date_added.replace(second=0, microsecond=0)),
+        "expectedTime": _iso(checkin.date_added.replace(second=0, microsecond=0)),
         "monitorConfig": dict(checkin.monitor_config),
     }
