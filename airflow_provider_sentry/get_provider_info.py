@@ -85,6 +85,11 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Verify TLS",
                         "schema": {"type": ["boolean", "null"]},
                     },
+                    "dsn": {
+                        "label": "DSN",
+                        "description": "Project DSN for Crons check-ins and SentryNotifier events (https://<key>@<host>/<project_id>)",
+                        "schema": {"type": ["string", "null"]},
+                    },
                 },
             }
         ],
@@ -92,4 +97,66 @@ def get_provider_info() -> dict[str, Any]:
             "airflow_provider_sentry.links.SentryReleaseLink",
             "airflow_provider_sentry.links.SentryIssuesLink",
         ],
+        "notifications": ["airflow_provider_sentry.notifications.sentry.SentryNotifier"],
+        "plugins": [{"name": "sentry_crons", "plugin-class": "airflow_provider_sentry.crons.plugin.SentryCronsPlugin"}],
+        "config": crons_config_section(),
+    }
+
+
+def crons_config_section() -> dict[str, Any]:
+    """The ``[sentry_crons]`` section (Sentry Crons check-ins for scheduled DAG runs, docs/crons.md)."""
+
+    def option(description: str, type_: str, default: str | None, example: str | None) -> dict[str, Any]:
+        return {
+            "description": description,
+            "version_added": "0.2.0",
+            "type": type_,
+            "example": example,
+            "default": default,
+        }
+
+    return {
+        "sentry_crons": {
+            "description": "Sentry Crons: every scheduled run of the selected DAGs checks in to a Sentry monitor.",
+            "options": {
+                "dags": option(
+                    "Comma-separated glob patterns of the DAG ids to monitor. Empty (the default) turns Crons off.",
+                    "string",
+                    "",
+                    "nightly_*,billing_report",
+                ),
+                "conn_id": option(
+                    "The Sentry connection whose DSN (extra dsn, or auth_type dsn) receives the check-ins.",
+                    "string",
+                    "sentry_default",
+                    "sentry_crons",
+                ),
+                "environment": option("The Sentry environment of the check-ins.", "string", "production", "staging"),
+                "checkin_margin": option(
+                    "Minutes after the expected time before Sentry marks a check-in missed (1 to 40320). "
+                    "Empty: Sentry's default.",
+                    "integer",
+                    "",
+                    "5",
+                ),
+                "failure_issue_threshold": option(
+                    "Consecutive failed or missed check-ins before Sentry opens an issue (1 to 720). Empty: Sentry's default.",
+                    "integer",
+                    "",
+                    "2",
+                ),
+                "recovery_threshold": option(
+                    "Consecutive successful check-ins before Sentry resolves the issue (1 to 720). Empty: Sentry's default.",
+                    "integer",
+                    "",
+                    "1",
+                ),
+                "run_types": option(
+                    "Comma-separated DAG-run types that check in. Manual runs and backfills are not on schedule.",
+                    "string",
+                    "scheduled",
+                    "scheduled,manual",
+                ),
+            },
+        }
     }

@@ -401,3 +401,50 @@ class SentryEmulator:
 
     def clear_rate_limits(self) -> None:
         self._app.limiter.disable()
+
+    # -- crons (testing/monitors.py) --------------------------------------------------------------------------
+
+    @property
+    def monitors(self) -> list[dict[str, Any]]:
+        """Every monitor as the Web API shows it."""
+        from airflow_provider_sentry.testing.monitors import serialize_monitor
+
+        crons = self._state.crons
+        with crons.lock:
+            projects = {int(p["id"]): p for p in self.projects}
+            return [
+                serialize_monitor(m, projects[m.project_id])
+                for m in sorted(crons.monitors.values(), key=lambda m: m.slug)
+            ]
+
+    def checkins(self, monitor_slug: str | None = None) -> list[dict[str, Any]]:
+        """Check-ins in arrival order (oldest first), each with ``monitorSlug``; one monitor's when given."""
+        from airflow_provider_sentry.testing.monitors import serialize_checkin
+
+        crons = self._state.crons
+        with crons.lock:
+            slugs = {m.id: m.slug for m in crons.monitors.values()}
+            return [
+                {**serialize_checkin(c), "monitorSlug": slugs.get(c.monitor_id), "updates": c.updates}
+                for c in crons.checkins
+                if monitor_slug is None or slugs.get(c.monitor_id) == monitor_slug
+            ]
+
+    @property
+    def dropped_checkins(self) -> list[dict[str, Any]]:
+        """Check-ins answered 202 but dropped while processing, with the reason (``monitor_not_found``...)."""
+        crons = self._state.crons
+        with crons.lock:
+            return [{**asdict(d), "when": iso(d.when)} for d in crons.dropped]
+
+    def add_monitor(
+        self, slug: str, schedule: str = "* * * * *", project: str | int = "backend", **config: Any
+    ) -> dict[str, Any]:
+        """Create a monitor directly (as the UI would), e.g. for check-ins sent without ``monitor_config``."""
+        from airflow_provider_sentry.testing.monitors import serialize_monitor, validate_config
+
+        proj = self._project(project)
+        monitor = self._state.crons.upsert(
+            proj.id, slug, validate_config({"schedule": {"type": "crontab", "value": schedule}, **config})
+        )
+        return serialize_monitor(monitor, {"id": str(proj.id), "slug": proj.slug, "name": proj.name})

@@ -722,3 +722,9 @@ def match_route(method: str, path: str) -> tuple[Route | None, dict[str, str], b
             if route.method == method:
                 return route, match.groupdict(), True
     return None, {}, path_exists
+
+
+# Crons (testing/monitor_endpoints.py imports the helpers above, so it is appended last).
+from airflow_provider_sentry.testing.monitor_endpoints import MONITOR_ROUTES  # noqa: E402
+
+ROUTES = (*ROUTES, *MONITOR_ROUTES)

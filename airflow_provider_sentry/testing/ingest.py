@@ -1,4 +1,8 @@
-"""Event ingestion (``/api/<project_id>/envelope/`` and ``/store/``), so real SDKs create issues.
+"""Ingestion (``/api/<project_id>/envelope/``, ``/store/`` and ``/cron/<slug>/[<key>/]``), so real SDKs and
+sentry-cli create issues and cron check-ins.
+
+Envelope items are dispatched by type through ``ITEM_HANDLERS`` (add a type there); unknown types are
+accepted and dropped like Relay drops what it does not keep. Check-ins go to ``testing/monitors.py``.
 
 Grouping is a simplification of Sentry's: exception type plus the crashing in-app frame (the last in-app frame
 of the last exception), else the message. Events update ``firstSeen``/``lastSeen``/``count``/``userCount``.
@@ -11,10 +15,10 @@ import gzip
 import json
 import uuid
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from airflow_provider_sentry.testing.issues import PRIORITY_BY_LEVEL, ApiError
 from airflow_provider_sentry.testing.sessions import ingest_session_item
@@ -34,6 +38,18 @@ def decode_body(body: bytes, content_encoding: str | None) -> bytes:
     if encoding not in ("", "identity"):
         raise ApiError(415, {"detail": f"unsupported content encoding {encoding}"})
     return body
+
+
+def request_key(headers: Mapping[str, str], query: Sequence[tuple[str, str]]) -> str | None:
+    """The DSN public key as Relay finds it: ``X-Sentry-Auth``, ``Authorization: Sentry ...`` or
+    ``Authorization: DSN <dsn>``, then the ``sentry_key`` query parameter."""
+    authorization = (headers.get("authorization") or "").strip()
+    if authorization[:4].lower() == "dsn ":
+        user = urlsplit(authorization[4:].strip()).username
+        if user:
+            return unquote(user)
+    auth = headers.get("x-sentry-auth") or (authorization if authorization[:7].lower() == "sentry " else None)
+    return sentry_key(auth, "&".join(f"{k}={v}" for k, v in query))
 
 
 def sentry_key(auth_header: str | None, query: str) -> str | None:
@@ -220,22 +236,94 @@ def ingest_event(
     return event_id
 
 
+ItemHandler = Callable[[EmulatorState, Project, Mapping[str, Any], bytes, str], str | None]
+
+
+def _json_item(payload: bytes, what: str) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        raise ApiError(400, {"detail": f"invalid {what} payload"}) from None
+
+
+def _event_item(
+    state: EmulatorState, project: Project, item_header: Mapping[str, Any], payload: bytes, event_id: str
+) -> str | None:
+    event = _json_item(payload, "event")
+    if isinstance(event, Mapping):
+        return ingest_event(state, project, {"event_id": event_id or None, **event})
+    return None
+
+
+def _check_in_item(
+    state: EmulatorState, project: Project, item_header: Mapping[str, Any], payload: bytes, event_id: str
+) -> str | None:
+    check_in = _json_item(payload, "check_in")
+    if isinstance(check_in, Mapping):
+        state.crons.process(project.id, check_in)
+    return None
+
+
+def _session_item(
+    state: EmulatorState, project: Project, item_header: Mapping[str, Any], payload: bytes, event_id: str
+) -> str | None:
+    ingest_session_item(state, project, str(item_header["type"]), payload)  # release health: testing/sessions.py
+    return None
+
+
+#: envelope item type -> handler; types not listed (transactions, attachments...) are accepted and dropped.
+ITEM_HANDLERS: dict[str, ItemHandler] = {
+    "event": _event_item,
+    "check_in": _check_in_item,
+    "session": _session_item,
+    "sessions": _session_item,
+}
+
+
 def handle_envelope(state: EmulatorState, project: Project, payload: bytes) -> str:
     header, items = parse_envelope(payload)
     event_id = str(header.get("event_id") or "")
     for item_header, item_payload in items:
-        if item_header.get("type") in ("session", "sessions"):  # release health: testing/sessions.py
-            ingest_session_item(state, project, str(item_header["type"]), item_payload)
+        handler = ITEM_HANDLERS.get(str(item_header.get("type")))
+        if handler is None:
             continue
-        if item_header.get("type") not in ("event",):
-            continue  # sessions, client reports, transactions, attachments: accepted and dropped
-        try:
-            event = json.loads(item_payload)
-        except ValueError:
-            raise ApiError(400, {"detail": "invalid event payload"}) from None
-        if isinstance(event, Mapping):
-            event_id = ingest_event(state, project, {"event_id": event_id or None, **event})
+        produced = handler(state, project, item_header, item_payload, event_id)
+        if produced:
+            event_id = produced
     return event_id or uuid.uuid4().hex
+
+
+CRON_STATUSES = ("in_progress", "ok", "error")
+
+
+def handle_cron(
+    state: EmulatorState,
+    project: Project,
+    method: str,
+    slug: str,
+    query: Sequence[tuple[str, str]],
+    body: bytes,
+) -> None:
+    """Relay's ``/api/<project>/cron/<slug>/[<key>/]``: GET with query, or POST with a JSON ``CheckIn``.
+
+    Relay answers 202 before processing, so a check-in that is later dropped still gets 202.
+    """
+    params: dict[str, Any] = {k: v for k, v in query if k != "sentry_key"}
+    if method == "POST" and body.strip():
+        data = _json_item(body, "check-in")
+        if not isinstance(data, Mapping):
+            raise ApiError(400, {"detail": "invalid check-in payload"})
+        params.update(data)
+    status = params.get("status")
+    if status not in CRON_STATUSES:
+        raise ApiError(400, {"detail": "missing or invalid status"})
+    if isinstance(params.get("duration"), str):
+        try:
+            params["duration"] = float(params["duration"])
+        except ValueError:
+            raise ApiError(400, {"detail": "invalid duration"}) from None
+    params["monitor_slug"] = unquote(slug)
+    state.crons.process(project.id, params)
 
 
 def handle_store(state: EmulatorState, project: Project, payload: bytes) -> str:

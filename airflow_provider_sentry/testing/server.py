@@ -196,13 +196,14 @@ class EmulatorApp:
 
     def _handle_ingest(self, record: RequestRecord) -> Answer:
         parts = [p for p in record.path.split("/") if p]
+        if len(parts) in (4, 5) and parts[2] == "cron" and parts[1].isdigit():
+            return self._handle_cron(record, parts)
         if len(parts) != 3 or parts[2] not in ("envelope", "store") or not parts[1].isdigit():
             return json_answer(404, {"detail": "not found"})
         if record.method != "POST":
             return json_answer(405, {"detail": "method not allowed"})
         project = self.state.project_by_id(int(parts[1]))
-        query = "&".join(f"{k}={v}" for k, v in record.query)
-        key = ingest.sentry_key(record.headers.get("x-sentry-auth"), query)
+        key = ingest.request_key(record.headers, record.query)
         if project is None or key is None or key != project.public_key:
             return json_answer(401, {"detail": "invalid api key"})
         try:
@@ -212,6 +213,21 @@ class EmulatorApp:
         except ApiError as exc:
             return json_answer(exc.status, exc.body)
         return json_answer(200, {"id": event_id})
+
+    def _handle_cron(self, record: RequestRecord, parts: list[str]) -> Answer:
+        """Cron check-ins over HTTP: the key in the path, or any way ``request_key`` accepts; 202, no body."""
+        if record.method not in ("GET", "POST"):
+            return json_answer(405, {"detail": "method not allowed"})
+        project = self.state.project_by_id(int(parts[1]))
+        key = parts[4] if len(parts) == 5 else ingest.request_key(record.headers, record.query)
+        if project is None or key is None or key != project.public_key:
+            return json_answer(401, {"detail": "invalid api key"})
+        try:
+            payload = ingest.decode_body(record.raw_body, record.headers.get("content-encoding"))
+            ingest.handle_cron(self.state, project, record.method, parts[3], record.query, payload)
+        except ApiError as exc:
+            return json_answer(exc.status, exc.body)
+        return 202, {}, b""
 
     def _ingest(self, kind: str, project: Any, payload: bytes) -> str:
         if kind == "envelope":

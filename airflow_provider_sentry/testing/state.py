@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_provider_sentry.testing.monitors import CronBook
+
 CROCKFORD32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
@@ -178,6 +180,7 @@ class EmulatorState:
     releases: dict[str, Release] = field(default_factory=dict)
     deploys: list[Deploy] = field(default_factory=list)
     repos: list[Repo] = field(default_factory=list)
+    crons: CronBook = field(default_factory=CronBook)  # monitors and check-ins (testing/monitors.py)
     date_created: datetime = field(default_factory=now_utc)
     _next_issue_id: int = 1000001
     _next_release_id: int = 1

@@ -8,6 +8,7 @@ unpauses or triggers only its own DAGs, so tests share the stack and not their d
 
 from __future__ import annotations
 
+import contextlib
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -32,6 +33,8 @@ EXTRA_ENV = {
     "AIRFLOW__TRIGGERER__DEFAULT_CAPACITY": "1000",
     "AIRFLOW__SENTRY_CRONS__DAGS": "crons_*",
     "AIRFLOW__SENTRY_CRONS__CONN_ID": "sentry_crons",
+    # Crons test kills the scheduler mid-run: the restarted one resets the orphaned tasks within ~10 s.
+    "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "10",
 }
 
 
@@ -142,3 +145,14 @@ class Deployment:
         path = f"{self.run_path(dag_id, run_id)}/taskInstances/{task_id}/xcomEntries/{key}?map_index={map_index}"
         path += "&deserialize=true&stringify=false"
         return self.request("GET", path)["value"]
+
+
+def kill_component(deployment: Deployment, name: str) -> None:
+    """SIGKILL one component's whole process group at once (no TERM first: nothing gets to clean up)."""
+    import os
+    import signal
+
+    proc = deployment.stack.processes.pop(name)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+    proc.wait(timeout=30)
