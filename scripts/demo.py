@@ -228,7 +228,6 @@ class Demo:
             + ", ".join(i["shortId"] for i in stale_resolved)
             + ")"
         )
-        print("demo OK")
 
 
 def show_crons_check_in(demo: Demo) -> None:
@@ -264,6 +263,7 @@ if __name__ == "__main__":
     try:
         demo.main()
         show_crons_check_in(demo)
+        print("demo OK")
     except Exception as exc:
         print(f"\ndemo FAILED: {exc}", file=sys.stderr)
         sys.exit(1)
