@@ -93,3 +93,13 @@ class SentryRateLimitError(SentryApiError):
 
 class SentryServerError(SentryApiError):
     """5xx: Sentry failed. ``error_id`` is the id to quote to Sentry support."""
+
+
+class SentryUnexpectedResponseError(SentryServerError):
+    """Sentry, or a proxy or login page in front of it, answered with something the endpoint never
+    returns (HTML or a bare string for JSON, an object for a list, a broken body, a 3xx without a
+    usable ``Location``). A subclass of :class:`SentryServerError`, so sensors retry it at the next poke."""
+
+
+class SentryPaginationError(SentryUnexpectedResponseError):
+    """A listing did not end: the server repeated a cursor, or paging passed the page cap."""
