@@ -26,6 +26,23 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def register_secret(hook: SentryHook) -> bool:
+    """Load the hook's connection so its secret is registered with Airflow's log masker.
+
+    For code that handles a Sentry result without calling Sentry, e.g. ``execute_complete`` of a
+    deferred task resumed on another worker: the trigger event never carries the token, so the
+    worker must learn it from the connection before logging server text. Best effort: a missing
+    connection is logged, not raised (the caller's own error, if any, is more useful)."""
+    try:
+        hook.settings  # noqa: B018 - loading the settings masks the secret
+    except Exception as exc:
+        log.warning(
+            "Sentry: could not load connection %r to mask its secret: %s", hook.sentry_conn_id, type(exc).__name__
+        )
+        return False
+    return True
+
+
 class SentryHook(BaseHook):
     """Call any Sentry Web API endpoint with the token of an Airflow connection.
 
