@@ -37,6 +37,7 @@ class SentryEmulator:
     :param empty_result_mode: ``"empty_result"`` (Sentry's usual path) or ``"echo"`` (the post-filter path of
         large organizations, where an empty page echoes the incoming cursor).
     :param repos: repository names accepted in release ``refs`` (sentry-cli ``set-commits``).
+    :param control_api: also serve the HTTP control API under ``/_emulator/`` (docs/emulator.md).
     """
 
     def __init__(
@@ -49,10 +50,13 @@ class SentryEmulator:
         host: str = "127.0.0.1",
         empty_result_mode: str = "empty_result",
         repos: Sequence[str] = ("acme/backend", "acme/frontend"),
+        control_api: bool = False,
     ) -> None:
         self.organization = organization
         self._state = EmulatorState(organization_slug=organization)
         self._app = EmulatorApp(self._state, empty_result_mode=empty_result_mode)
+        if control_api:  # the HTTP control API under /_emulator/ (testing/control.py)
+            self._app.control = self._control
         for spec in projects:
             if isinstance(spec, str):
                 self._state.add_project(spec)
@@ -365,3 +369,22 @@ class SentryEmulator:
 
     def clear_rate_limits(self) -> None:
         self._app.limiter.disable()
+
+    # -- reset and control API --------------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget issues, events, releases, deploys, faults, rate limits and the request log. Projects,
+        repositories and credentials stay; issue ids keep counting up, so they never repeat."""
+        with self._state.lock:
+            self._state.issues.clear()
+            self._state.events.clear()
+            self._state.releases.clear()
+            self._state.deploys.clear()
+        self.clear_faults()
+        self.clear_rate_limits()
+        self.clear_requests()
+
+    def _control(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        from airflow_provider_sentry.testing.control import handle_control
+
+        return handle_control(self, method, path, query, body)
