@@ -20,11 +20,6 @@ from pathlib import Path
 from typing import Any
 
 SENSOR_STATE_PREFIX = "sentry_sensor_state."
-_ENV = {
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "",
-    "AIRFLOW__CORE__DAGS_FOLDER": "",
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-}
 
 
 class ThrowawayAirflow:
@@ -54,15 +49,9 @@ class ThrowawayAirflow:
         from airflow.configuration import conf
         from airflow.utils import db
 
-        values = dict(_ENV)
-        values["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = self.database_url
-        values["AIRFLOW__CORE__DAGS_FOLDER"] = str(self.dags_folder)
-        for name, value in values.items():
-            self._saved_env[name] = os.environ.get(name)
-            os.environ[name] = value
+        self._saved_env = _set_env({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url})
         self._saved_conn = settings.SQL_ALCHEMY_CONN
         conf.set("database", "sql_alchemy_conn", self.database_url)
-        conf.set("core", "dags_folder", str(self.dags_folder))
         settings.SQL_ALCHEMY_CONN = self.database_url
         settings.dispose_orm(**_quiet(settings.dispose_orm))
         settings.configure_orm()  # type: ignore[no-untyped-call]
@@ -74,11 +63,7 @@ class ThrowawayAirflow:
         from airflow.configuration import conf
 
         settings.dispose_orm(**_quiet(settings.dispose_orm))
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        _set_env(self._saved_env)
         if self._saved_conn:
             conf.set("database", "sql_alchemy_conn", self._saved_conn)
             settings.SQL_ALCHEMY_CONN = self._saved_conn
@@ -89,9 +74,19 @@ class ThrowawayAirflow:
     def run_dag(self, dag: Any, **test_kwargs: Any) -> Any:
         """Register ``dag`` (a DAG object defined anywhere, e.g. in the test) and run ``dag.test()``.
 
-        Returns the DagRun (check ``.state``); ``test_kwargs`` go to ``dag.test``."""
-        register_dag(dag)
-        return dag.test(**test_kwargs)
+        Returns the DagRun (check ``.state``); ``test_kwargs`` go to ``dag.test``. While it runs, the
+        DAGs folder is an empty one, so ``dag.test()`` does not parse (or clash with) your real DAGs."""
+        from airflow.configuration import conf
+
+        saved_env = _set_env({"AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder)})
+        saved_folder = conf.get("core", "dags_folder")
+        conf.set("core", "dags_folder", str(self.dags_folder))
+        try:
+            register_dag(dag)
+            return dag.test(**test_kwargs)
+        finally:
+            conf.set("core", "dags_folder", saved_folder)
+            _set_env(saved_env)
 
     def xcom(self, dag_run: Any, task_id: str, key: str = "return_value") -> Any:
         """What ``task_id`` pushed in ``dag_run`` (decoded JSON), or None."""
@@ -123,6 +118,17 @@ class ThrowawayAirflow:
         for key in keys:
             Variable.delete(key)
         return keys
+
+
+def _set_env(values: dict[str, str | None]) -> dict[str, str | None]:
+    """Set (or, for None, unset) environment variables; returns the previous values."""
+    previous = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    return previous
 
 
 def _quiet(function: Any) -> dict[str, Any]:
