@@ -390,7 +390,7 @@ def test_the_tls_switch_shows_that_tls_is_verified(ui: UiEnv) -> None:
     ui.shot("05-tls-switch-new-connection.png")
     _close_dialog(ui)
 
-    extras = {
+    extras: dict[str, dict[str, Any]] = {
         "sentry_tls_null": {"organization": "acme", "skip_tls_verify": None},
         "sentry_tls_absent": {"organization": "acme"},
         "sentry_tls_skip": {"organization": "acme", "skip_tls_verify": True},
