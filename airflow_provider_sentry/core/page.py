@@ -47,16 +47,22 @@ class Page:
     link_problems: tuple[str, ...] = ()
 
     @classmethod
-    def from_response(cls, response: SentryResponse, *, method: str = "GET", path: str = "") -> Page:
-        """The page of a listing; anything but a JSON list of objects is a typed error."""
+    def from_response(
+        cls, response: SentryResponse, *, method: str = "GET", path: str = "", listing: bool = False
+    ) -> Page:
+        """The page view of an answer. ``listing``: the endpoint returns a list of objects, and
+        anything else is a typed error; otherwise a single object becomes a one-item page."""
         data = response.data
-        if not isinstance(data, list):
-            raise unexpected_response(response.status, method, path, f"{shape_of(data)} where a list is due")
-        for item in data:
-            if not isinstance(item, dict):
-                raise unexpected_response(
-                    response.status, method, path, f"a list holding {shape_of(item)} where objects are due"
-                )
+        if listing:
+            if not isinstance(data, list):
+                raise unexpected_response(response.status, method, path, f"{shape_of(data)} where a list is due")
+            for item in data:
+                if not isinstance(item, dict):
+                    raise unexpected_response(
+                        response.status, method, path, f"a list holding {shape_of(item)} where objects are due"
+                    )
+        elif not isinstance(data, list):
+            data = [] if data is None else [data]
         header = response.headers.get("Link")
         links, problems = parse_link_header_checked(header)
         return cls(

@@ -228,12 +228,22 @@ class SentryHook(BaseHook):
             call.receive_response(answer.status_code, Headers(answer.headers.items()), body, time.time())
 
     # -- pagination ------------------------------------------------------------------------
-    def get_page(self, path: str, *, params: QueryParams | None = None, cursor: Cursor | str | None = None) -> Page:
+    def get_page(
+        self,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        cursor: Cursor | str | None = None,
+        listing: bool = False,
+    ) -> Page:
         """One page of a listing with its cursors, ``results`` flags and ``X-Hits``.
 
-        Anything but a JSON list of objects is a ``SentryUnexpectedResponseError``."""
-        response: SentryResponse = self.request("GET", path, params=with_cursor(params, cursor), raw=True, expect=list)
-        page = Page.from_response(response, path=path)
+        ``listing=True``: anything but a JSON list of objects is a ``SentryUnexpectedResponseError``
+        (otherwise a single object becomes a one-item page). A body that is not JSON always is."""
+        response: SentryResponse = self.request(
+            "GET", path, params=with_cursor(params, cursor), raw=True, expect=list if listing else None
+        )
+        page = Page.from_response(response, path=path, listing=listing)
         if page.link_problems:
             self.log.warning(
                 "Sentry: malformed Link header on %s, paging stops here: %s", path, "; ".join(page.link_problems)
@@ -253,7 +263,7 @@ class SentryHook(BaseHook):
         A repeated cursor, or more than ``max_pages`` pages, raises ``SentryPaginationError``."""
         trail = PageTrail(f"GET /api/0/{path}", max_pages=max_pages, first=cursor)
         while True:
-            page = self.get_page(path, params=params, cursor=cursor)
+            page = self.get_page(path, params=params, cursor=cursor, listing=True)
             yield page
             cursor = trail.next_cursor(page)
             if cursor is None:

@@ -179,15 +179,18 @@ class SentryAsyncHook(BaseHook):
             call.receive_response(status, Headers(answer.headers.multi_items()), body, time.time())
 
     async def get_page(
-        self, path: str, *, params: QueryParams | None = None, cursor: Cursor | str | None = None
+        self,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        cursor: Cursor | str | None = None,
+        listing: bool = False,
     ) -> Page:
-        """One page of a listing with its cursors, ``results`` flags and ``X-Hits``.
-
-        Anything but a JSON list of objects is a ``SentryUnexpectedResponseError``."""
+        """One page of a listing; same contract as :meth:`SentryHook.get_page`."""
         response: SentryResponse = await self.request(
-            "GET", path, params=with_cursor(params, cursor), raw=True, expect=list
+            "GET", path, params=with_cursor(params, cursor), raw=True, expect=list if listing else None
         )
-        page = Page.from_response(response, path=path)
+        page = Page.from_response(response, path=path, listing=listing)
         if page.link_problems:
             self.log.warning(
                 "Sentry: malformed Link header on %s, paging stops here: %s", path, "; ".join(page.link_problems)

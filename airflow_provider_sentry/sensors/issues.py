@@ -29,7 +29,7 @@ MAX_STATE_KEY_LENGTH = 200
 def run_poll(hook: SentryHook, poll: IssuePoll) -> PollOutcome:
     """Drive one poke's state machine with the sync transport."""
     while (request := poll.next_request()) is not None:
-        poll.receive(hook.get_page(request.path, params=request.params, cursor=request.cursor))
+        poll.receive(hook.get_page(request.path, params=request.params, cursor=request.cursor, listing=True))
     return poll.outcome()
 
 

@@ -59,7 +59,7 @@ def test_any_answer_is_a_response_or_a_typed_error(status: int, body: bytes, loc
 def test_a_listing_page_is_a_list_of_objects_or_a_typed_error(data: Any) -> None:
     response = SentryResponse(status=200, headers=Headers(), data=data)
     try:
-        page = Page.from_response(response)
+        page = Page.from_response(response, listing=True)
     except SentryUnexpectedResponseError:
         assert not (isinstance(data, list) and all(isinstance(item, dict) for item in data))
         return

@@ -144,11 +144,21 @@ def test_a_listing_answer_of_the_wrong_shape_is_a_typed_error(
     server.on("GET", ISSUES, lambda s: NOT_A_LISTING[case])
     connect(monkeypatch, server.url)
     with pytest.raises(SentryUnexpectedResponseError) as info:
-        run(transport, lambda hook: hook.get_page("organizations/acme/issues/"))
+        run(transport, lambda hook: hook.get_page("organizations/acme/issues/", listing=True))
     assert isinstance(info.value, SentryServerError)
     assert info.value.status == 200
     assert len(server.seen) == 1  # not retried: the next poke tries again
     assert len(str(info.value)) < 1000
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_get_page_of_a_single_object_endpoint_still_gives_a_one_item_page(
+    server: ScriptedServer, monkeypatch: Any, transport: str
+) -> None:
+    server.on("GET", "/api/0/organizations/acme/releases/1.0/", lambda s: json_answer(200, {"version": "1.0"}))
+    connect(monkeypatch, server.url)
+    page = run(transport, lambda hook: hook.get_page("organizations/acme/releases/1.0/"))
+    assert page.items == [{"version": "1.0"}]
 
 
 def test_paginate_never_yields_an_html_page_as_an_item(server: ScriptedServer, monkeypatch: Any) -> None:
