@@ -72,12 +72,20 @@ def _attach(connection: HTTPConnection) -> None:
 
 
 class _Connection(HTTPConnection):
+    def connect(self) -> None:
+        _attach(self)
+        super().connect()
+
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         _attach(self)
         super().request(*args, **kwargs)
 
 
 class _TLSConnection(HTTPSConnection):
+    def connect(self) -> None:  # an HTTPS pool connects (TLS handshake) before request()
+        _attach(self)
+        super().connect()
+
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         _attach(self)
         super().request(*args, **kwargs)

@@ -296,6 +296,17 @@ def test_timeout_bounds_the_whole_request_not_each_read(monkeypatch: Any, transp
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_trickled_tls_handshake_is_cut_at_the_timeout(monkeypatch: Any, transport: str) -> None:
+    server_hello = b"\x16\x03\x03\x00\x40" + b"\x02" * 64  # a TLS record header, then its body byte by byte
+    with trickling_server(head=b"", body=server_hello, every=0.3) as trickle:
+        connect(monkeypatch, trickle.url.replace("http://", "https://"), timeout=1, max_retries=0)
+        with pytest.raises(SentryTransportError):
+            run(transport, lambda hook: hook.request("GET", ""))
+        assert trickle.connections == 1
+        assert trickle.sent[0] < len(server_hello) // 2
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_every_try_is_bounded_and_so_is_their_number(monkeypatch: Any, sleeps: list[float], transport: str) -> None:
     body = b"[" + b" " * 60 + b"]"
     head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
