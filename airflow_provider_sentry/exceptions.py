@@ -102,3 +102,13 @@ class SentryResponseError(SentryError):
 class SentryReleaseUnhealthyError(SentryError, AirflowFailException):
     """The release health gate judged the release unhealthy. Fails the task without retries, so a
     ``trigger_rule="one_failed"`` rollback runs at once."""
+
+
+class SentryUnexpectedResponseError(SentryServerError, SentryResponseError):
+    """Sentry, or a proxy or login page in front of it, answered with something the endpoint never
+    returns (HTML or a bare string for JSON, an object for a list, a broken body, a 3xx without a
+    usable ``Location``). A subclass of :class:`SentryServerError`, so sensors retry it at the next poke."""
+
+
+class SentryPaginationError(SentryUnexpectedResponseError):
+    """A listing did not end: the server repeated a cursor, or paging passed the page cap."""

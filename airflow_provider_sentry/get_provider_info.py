@@ -81,9 +81,12 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Max retries",
                         "schema": {"type": ["integer", "null"], "minimum": 0},
                     },
-                    "verify": {
-                        "label": "Verify TLS",
-                        "schema": {"type": ["boolean", "null"]},
+                    # Inverted on purpose: the 3.3 form draws a stored null as "off", and off must
+                    # mean the safe default (TLS verified), not "Verify TLS: off" (issue 11).
+                    "skip_tls_verify": {
+                        "label": "Skip TLS verification (insecure)",
+                        "description": "Off: the certificate is verified (a private CA: put its bundle path in extra verify)",
+                        "schema": {"type": ["boolean", "null"], "default": False},
                     },
                     "dsn": {
                         "label": "DSN",

@@ -13,7 +13,16 @@ Transports drive it::
 
 Retries: 429, 502, 503, 504 and transport errors, only for requests that are safe to repeat
 (GET, HEAD, PUT, or any method marked idempotent). Waits use exponential backoff with jitter,
-bounded by ``max_retries`` and the settings' ``retry_budget`` (total seconds slept).
+bounded by ``max_retries`` and the settings' ``retry_budget`` (total seconds slept). A 429 waits
+at least ``MIN_RATE_LIMIT_DELAY`` (with jitter) even when its reset lies in the past.
+
+``Send.timeout`` is a deadline for the WHOLE request (connect, headers and body), which the
+transports enforce; so a call takes at most ``timeout * (max_retries + 1) + retry_budget`` seconds.
+
+A 2xx whose body is not JSON (a login page, a broken body), or JSON of the wrong shape when the
+caller says what is due (``expect=list``), and a 3xx without a usable ``Location`` are
+:class:`SentryUnexpectedResponseError` (a ``SentryServerError``): never a raw TypeError, never a
+silent success. Server text copied into any error is scrubbed of the secret and cut short.
 """
 
 from __future__ import annotations
@@ -21,11 +30,19 @@ from __future__ import annotations
 import json as jsonlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from airflow_provider_sentry.core.errors import decode_body, error_for_response
+from airflow_provider_sentry.core.errors import (
+    clip,
+    decode_body,
+    error_for_response,
+    parse_json,
+    scrub,
+    shape_of,
+    unexpected_response,
+)
 from airflow_provider_sentry.core.headers import Headers
 from airflow_provider_sentry.core.page import SentryResponse
 from airflow_provider_sentry.core.ratelimit import RateLimitBook, RateLimitInfo, retry_after_seconds
@@ -44,19 +61,31 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 BASE_DELAY = 1.0
 MAX_DELAY = 60.0
+#: the shortest wait after a 429 (doubling per retry, plus up to as much again of jitter), used when
+#: the reset header is absent, garbage or already past (a worker clock ahead of Sentry's).
+MIN_RATE_LIMIT_DELAY = 1.0
 USER_AGENT = "airflow-provider-sentry"
 
 
 @dataclass(frozen=True)
 class Send:
-    """Send this request. ``headers`` holds the Authorization value: never log it."""
+    """Send this request within ``timeout`` seconds in all (a deadline, not a per-read limit).
+
+    ``headers`` holds the Authorization value: it is left out of ``repr`` (an XCom or a log line
+    of this object must never hold the token)."""
 
     method: str
     url: str
-    headers: dict[str, str]
-    body: bytes | None
+    headers: dict[str, str] = field(repr=False)
+    body: bytes | None = field(repr=False)
     timeout: float
     verify: bool | str
+
+    def __repr__(self) -> str:
+        return (
+            f"Send(method={self.method!r}, url={self.url!r}, headers=<{len(self.headers)} incl. Authorization>, "
+            f"body=<{len(self.body or b'')} bytes>, timeout={self.timeout!r}, verify={self.verify!r})"
+        )
 
 
 @dataclass(frozen=True)
@@ -81,6 +110,13 @@ def backoff_delay(attempt: int, rand: float) -> float:
     return ceiling / 2 + ceiling / 2 * rand
 
 
+def rate_limit_floor(attempt: int, rand: float) -> float:
+    """The least a 429 waits: ``MIN_RATE_LIMIT_DELAY`` doubling per retry, plus up to as much jitter,
+    so workers that were refused together do not all come back in the same millisecond."""
+    base = min(MAX_DELAY, MIN_RATE_LIMIT_DELAY * 2.0 ** max(0, attempt))
+    return min(MAX_DELAY, base * (1.0 + rand))
+
+
 class Call:
     """The decisions for one logical API call, across retries, waits and redirects."""
 
@@ -95,6 +131,7 @@ class Call:
         idempotent: bool | None = None,
         book: RateLimitBook | None = None,
         rand: Callable[[], float] = random.random,
+        expect: type | None = None,
     ) -> None:
         self.settings = settings
         self.method = method.upper()
@@ -104,6 +141,8 @@ class Call:
         self.retryable = self.method in SAFE_METHODS if idempotent is None else idempotent
         self.book = book if book is not None else RateLimitBook()
         self.rand = rand
+        self.expect = expect
+        self.secrets = tuple(settings.secrets_to_mask())
         self.attempts = 0  # requests sent
         self.redirects = 0
         self.waited = 0.0
@@ -142,13 +181,17 @@ class Call:
         hdrs = headers if isinstance(headers, Headers) else Headers(headers)
         info = RateLimitInfo.from_headers(hdrs)
         self.book.record(self.method, self.path, info)
-        if status in REDIRECT_STATUSES and "Location" in hdrs:
-            self._follow_redirect(status, hdrs["Location"])
+        if 300 <= status < 400:
+            location = hdrs.get("Location", "").strip()
+            if status in REDIRECT_STATUSES and location:
+                self._follow_redirect(status, location)
+            else:
+                self._error = unexpected_response(status, self.method, self.path, "a redirect without a Location")
             return
-        data = decode_body(body, hdrs.get("Content-Type"))
-        if status < 400:
-            self._pending = Done(SentryResponse(status=status, headers=hdrs, data=data, url=self.url))
+        if status < 300:
+            self._receive_success(status, hdrs, body)
             return
+        data = decode_body(body, hdrs.get("Content-Type"), self.secrets)
         error = error_for_response(
             status,
             data,
@@ -162,20 +205,28 @@ class Call:
             self._error = error
             return
         if status == 429:
-            delay = retry_after_seconds(hdrs, now)
-            if delay is None and info.reset is not None:
-                delay = max(0.0, info.reset - now)
-            if delay is None:
-                delay = backoff_delay(self.attempts - 1, self.rand())
-            reason = f"Sentry rate limit (429); waiting {delay:.1f}s until the window resets"
+            told = retry_after_seconds(hdrs, now)
+            if told is None and info.reset is not None:
+                told = info.reset - now
+            floor = rate_limit_floor(self.attempts - 1, self.rand())
+            delay = floor if told is None or told < floor else told
+            why = "until the window resets" if told is not None and told >= floor else "(no usable reset time)"
+            reason = f"Sentry rate limit (429); waiting {delay:.1f}s {why}"
         else:
             delay = backoff_delay(self.attempts - 1, self.rand())
             reason = f"Sentry answered {status}; retry {self.attempts}/{self.settings.max_retries} in {delay:.1f}s"
         self._schedule_retry(delay, reason, error)
 
-    def receive_error(self, exc: BaseException, now: float) -> None:
-        """A transport failure (connection refused/reset, timeout, truncated body)."""
-        kind = type(exc).__name__
+    def receive_undecodable(self, status: int, exc: BaseException) -> None:
+        """The answer came but its body cannot be decoded (e.g. a broken gzip stream)."""
+        what = f"a body that cannot be decoded ({type(exc).__name__})"
+        self._error = unexpected_response(status, self.method, self.path, what)
+
+    def receive_error(self, exc: BaseException, now: float, *, deadline: bool = False) -> None:
+        """A transport failure (connection refused/reset, timeout, truncated body).
+
+        ``deadline``: the transport cut the request at ``Send.timeout`` seconds in all."""
+        kind = f"no complete answer within the {self.settings.timeout:g}s timeout" if deadline else type(exc).__name__
         error = SentryTransportError(
             f"{self.method} /api/0/{self.path} failed without an HTTP answer ({kind}) after {self.attempts} attempt(s)"
         )
@@ -190,6 +241,22 @@ class Call:
         self._schedule_retry(delay, f"{kind} on {self.method} /api/0/{self.path}; retry in {delay:.1f}s", error)
 
     # -- helpers ---------------------------------------------------------------------------
+    def _receive_success(self, status: int, hdrs: Headers, body: bytes) -> None:
+        data: Any = None
+        if body:
+            text = body.decode("utf-8", errors="replace")
+            try:
+                data = parse_json(text)
+            except ValueError as exc:
+                what = "JSON nested too deeply to decode" if "nested" in str(exc) else "a body that is not JSON"
+                self._error = unexpected_response(status, self.method, self.path, what, text=scrub(text, self.secrets))
+                return
+        if self.expect is not None and not isinstance(data, self.expect) and not (data is None and status == 204):
+            due = "a list" if self.expect is list else "an object" if self.expect is dict else self.expect.__name__
+            self._error = unexpected_response(status, self.method, self.path, f"{shape_of(data)} where {due} is due")
+            return
+        self._pending = Done(SentryResponse(status=status, headers=hdrs, data=data, url=self.url))
+
     def _schedule_retry(self, delay: float, reason: str, error: BaseException) -> None:
         if self.attempts > self.settings.max_retries:
             self._error = error
@@ -214,7 +281,16 @@ class Call:
             )
 
     def _follow_redirect(self, status: int, location: str) -> None:
-        target = urljoin(self.url, location)
+        try:
+            target = urljoin(self.url, location)
+            parts = urlsplit(target)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+            if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+                raise ValueError("not an http(s) URL")
+        except ValueError as exc:
+            shown = clip(scrub(location, self.secrets), 120)
+            self._error = unexpected_response(status, self.method, self.path, f"an invalid Location {shown!r} ({exc})")
+            return
         if not same_origin(self.url, target):
             host = urlsplit(target).hostname
             self._error = SentryRedirectError(

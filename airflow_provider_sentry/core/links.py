@@ -66,14 +66,29 @@ def _parse_entry(entry: str) -> PageLink | None:
 
 def parse_link_header(header: str | None) -> dict[str, PageLink]:
     """Return the links by rel (``previous``, ``next``); malformed entries are skipped."""
+    return parse_link_header_checked(header)[0]
+
+
+def parse_link_header_checked(header: str | None) -> tuple[dict[str, PageLink], list[str]]:
+    """The links by rel, and what was wrong with the header (each problem ends paging early)."""
     links: dict[str, PageLink] = {}
+    problems: list[str] = []
     if not header:
-        return links
+        return links, problems
     for entry in _split_entries(header):
         try:
             link = _parse_entry(entry)
-        except ValueError:
+        except ValueError as exc:
+            problems.append(f"unreadable cursor in {_short(entry)} ({exc})")
             continue
-        if link is not None:
-            links[link.rel] = link
-    return links
+        if link is None:
+            problems.append(f"unreadable entry {_short(entry)}")
+            continue
+        links[link.rel] = link
+    if "next" not in links:
+        problems.append('no rel="next" entry')
+    return links, problems
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")

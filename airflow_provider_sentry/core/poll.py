@@ -37,7 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_sentry.core.issue_updates import needs_project_lookup, project_ids_for
-from airflow_provider_sentry.core.page import Page
+from airflow_provider_sentry.core.page import Page, PageTrail, item_field
 from airflow_provider_sentry.core.urls import api_path
 from airflow_provider_sentry.core.watch import DeliveredBatch, WatchSpec, WatchState, issue_order
 from airflow_provider_sentry.defaults import DEFAULT_OVERLAP_MS as DEFAULT_OVERLAP_MS  # re-exported for drivers
@@ -49,6 +49,7 @@ from airflow_provider_sentry.exceptions import (
     SentryRetryBudgetExceeded,
     SentryServerError,
     SentryTransportError,
+    SentryUnexpectedResponseError,
 )
 
 PAGE_SIZE = 100
@@ -90,9 +91,11 @@ class PollOutcome:
 def issue_score(issue: Mapping[str, Any]) -> int:
     """Sentry's ``sort=new`` score of an issue: ``firstSeen`` as epoch ms, floored to the second."""
     try:
-        first_seen = datetime.fromisoformat(str(issue["firstSeen"]))
-    except (KeyError, ValueError) as exc:
-        raise SentryError(f"Sentry returned an issue without a usable firstSeen: {exc!r}") from None
+        first_seen = datetime.fromisoformat(str(item_field(issue, "firstSeen")))
+    except ValueError as exc:
+        raise SentryUnexpectedResponseError(
+            f"Sentry returned an issue without a usable firstSeen: {exc!r}", status=200
+        ) from None
     return math.floor(first_seen.timestamp()) * 1000
 
 
@@ -154,6 +157,7 @@ class IssuePoll:
         self._initial = self._state
         self._project_ids: tuple[str, ...] | None = self._state.project_ids if self._state else None
         self._projects_listed: list[Mapping[str, Any]] = []
+        self._project_trail = PageTrail(f"the projects of {spec.organization!r}")
         self._pending: PageRequest | None = None
         self._outcome: PollOutcome | None = None
         # poll bookkeeping
@@ -233,8 +237,9 @@ class IssuePoll:
 
     def _receive_projects(self, page: Page) -> None:
         self._projects_listed.extend(item for item in page.items if isinstance(item, Mapping))
-        if page.has_next and page.next_cursor is not None:
-            self._request_projects(str(page.next_cursor))
+        cursor = self._project_trail.next_cursor(page)  # raises if the listing never ends
+        if cursor is not None:
+            self._request_projects(str(cursor))
             return
         self._project_ids = tuple(project_ids_for(self.spec.projects, self._projects_listed))
         self._after_projects()
@@ -258,7 +263,7 @@ class IssuePoll:
         assert self._state is not None
         seen = self._state.seen
         for item in page.items:
-            issue_id = str(item["id"])
+            issue_id = str(item_field(item, "id"))
             score = issue_score(item)
             self._max_read = score if self._max_read is None else max(self._max_read, score)
             if issue_id not in seen and issue_id not in self._found:
@@ -305,7 +310,7 @@ class IssuePoll:
     def _baseline_state(self, page: Page) -> WatchState:
         """The first poke: remember what exists so only issues arriving from now on are delivered."""
         assert self._project_ids is not None
-        scored = [(str(item["id"]), issue_score(item)) for item in page.items]
+        scored = [(str(item_field(item, "id")), issue_score(item)) for item in page.items]
         newest = max((score for _, score in scored), default=0)
         watermark = max(newest, self.now_ms)
         low = watermark - self.overlap_ms

@@ -88,6 +88,9 @@ class SentrySettings:
             verify = verify_raw  # a CA bundle path
         else:
             verify = _as_bool("verify", verify_raw)
+        # The form's inverted switch (off = verify); an explicit skip wins over a stored verify.
+        if _as_bool("skip_tls_verify", extra.get("skip_tls_verify", False)):
+            verify = False
         try:
             base_url = normalize_base_url(host, port=port, allow_insecure_http=allow_http)
         except SentryConfigError as exc:

@@ -13,7 +13,7 @@ from airflow_provider_sentry._compat import BaseHook, mask_secret
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.exchange import Call, Done, Sleep
 from airflow_provider_sentry.core.headers import Headers
-from airflow_provider_sentry.core.page import Page, SentryResponse
+from airflow_provider_sentry.core.page import DEFAULT_MAX_PAGES, Page, PageTrail, SentryResponse
 from airflow_provider_sentry.core.ratelimit import RateLimitBook
 from airflow_provider_sentry.core.settings import SentrySettings
 from airflow_provider_sentry.core.urls import QueryParams, with_cursor
@@ -24,6 +24,23 @@ if TYPE_CHECKING:
     import requests
 
 log = logging.getLogger(__name__)
+
+
+def register_secret(hook: SentryHook) -> bool:
+    """Load the hook's connection so its secret is registered with Airflow's log masker.
+
+    For code that handles a Sentry result without calling Sentry, e.g. ``execute_complete`` of a
+    deferred task resumed on another worker: the trigger event never carries the token, so the
+    worker must learn it from the connection before logging server text. Best effort: a missing
+    connection is logged, not raised (the caller's own error, if any, is more useful)."""
+    try:
+        hook.settings  # noqa: B018 - loading the settings masks the secret
+    except Exception as exc:
+        log.warning(
+            "Sentry: could not load connection %r to mask its secret: %s", hook.sentry_conn_id, type(exc).__name__
+        )
+        return False
+    return True
 
 
 class SentryHook(BaseHook):
@@ -123,8 +140,11 @@ class SentryHook(BaseHook):
         if self._session is None:
             import requests
 
+            from airflow_provider_sentry.hooks.deadline import install
+
             self._session = requests.Session()
             self._session.trust_env = False  # no proxy or netrc credentials from the environment
+            install(self._session)  # lets a Deadline cut a request at its total timeout
         return self._session
 
     def close(self) -> None:
@@ -142,18 +162,35 @@ class SentryHook(BaseHook):
         raw: bool = False,
         idempotent: bool | None = None,
         retry: bool = True,
+        expect: type | None = None,
     ) -> Any:
         """Call ``/api/0/<path>`` and return the decoded JSON (``None`` for 204).
+
+        Each try ends within the connection's ``timeout`` seconds in all (not per read), so a call
+        takes at most ``timeout * (max_retries + 1) + retry_budget`` seconds.
 
         :param params: query parameters; lists become repeated keys (``id=1&id=2``).
         :param raw: return a :class:`SentryResponse` (status, headers, data) instead.
         :param idempotent: allow retrying a POST that is safe to repeat.
         :param retry: False to fail fast (no retries, no waits), e.g. for the connection test.
+        :param expect: ``list`` or ``dict``: any other 2xx JSON is a ``SentryUnexpectedResponseError``.
         """
         import requests
 
+        from airflow_provider_sentry.hooks.deadline import Deadline
+
         settings = self.settings if retry else replace(self.settings, max_retries=0, retry_budget=0)
-        call = Call(settings, method, path, params=params, json=json, idempotent=idempotent, book=self._rate_limits)
+        call = Call(
+            settings,
+            method,
+            path,
+            params=params,
+            json=json,
+            idempotent=idempotent,
+            book=self._rate_limits,
+            expect=expect,
+        )
+        session = self.session
         while True:
             action = call.next_action(time.time())
             if isinstance(action, Done):
@@ -163,46 +200,80 @@ class SentryHook(BaseHook):
                 time.sleep(action.seconds)
                 continue
             self.requests_sent += 1
-            try:
-                answer = self.session.request(
-                    action.method,
-                    action.url,
-                    headers=action.headers,
-                    data=action.body,
-                    timeout=action.timeout,
-                    verify=action.verify,
-                    allow_redirects=False,
-                )
-                body = answer.content
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as exc:
-                call.receive_error(exc, time.time())
-                continue
+            with Deadline(action.timeout) as deadline:
+                try:
+                    # The adapter, not session.request: requests parses a redirect's Location even
+                    # when not following it, and an invalid one would be a raw ValueError.
+                    prepared = session.prepare_request(
+                        requests.Request(action.method, action.url, headers=action.headers, data=action.body)
+                    )
+                    answer = session.get_adapter(action.url).send(
+                        prepared, stream=True, timeout=action.timeout, verify=action.verify, proxies={}
+                    )
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    call.receive_error(exc, time.time(), deadline=deadline.fired)
+                    continue
+                try:
+                    body = answer.content
+                except requests.exceptions.ContentDecodingError as exc:
+                    call.receive_undecodable(answer.status_code, exc)
+                    continue
+                except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                    call.receive_error(exc, time.time(), deadline=deadline.fired)
+                    continue
+                finally:
+                    answer.close()
+            if deadline.fired:  # cut just as the answer completed: drop the connection it shut
+                self.close()
             call.receive_response(answer.status_code, Headers(answer.headers.items()), body, time.time())
 
     # -- pagination ------------------------------------------------------------------------
-    def get_page(self, path: str, *, params: QueryParams | None = None, cursor: Cursor | str | None = None) -> Page:
-        """One page of a listing with its cursors, ``results`` flags and ``X-Hits``."""
-        response: SentryResponse = self.request("GET", path, params=with_cursor(params, cursor), raw=True)
-        return Page.from_response(response)
+    def get_page(
+        self,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        cursor: Cursor | str | None = None,
+        listing: bool = False,
+    ) -> Page:
+        """One page of a listing with its cursors, ``results`` flags and ``X-Hits``.
+
+        ``listing=True``: anything but a JSON list of objects is a ``SentryUnexpectedResponseError``
+        (otherwise a single object becomes a one-item page). A body that is not JSON always is."""
+        response: SentryResponse = self.request(
+            "GET", path, params=with_cursor(params, cursor), raw=True, expect=list if listing else None
+        )
+        page = Page.from_response(response, path=path, listing=listing)
+        if page.link_problems:
+            self.log.warning(
+                "Sentry: malformed Link header on %s, paging stops here: %s", path, "; ".join(page.link_problems)
+            )
+        return page
 
     def pages(
-        self, path: str, *, params: QueryParams | None = None, cursor: Cursor | str | None = None
+        self,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        cursor: Cursor | str | None = None,
+        max_pages: int = DEFAULT_MAX_PAGES,
     ) -> Iterator[Page]:
-        """Pages following ``rel="next"`` until Sentry says ``results="false"``."""
-        while True:
-            page = self.get_page(path, params=params, cursor=cursor)
-            yield page
-            if not page.has_next:
-                return
-            cursor = page.next_cursor
+        """Pages following ``rel="next"`` until Sentry says ``results="false"``.
 
-    def paginate(self, path: str, *, params: QueryParams | None = None) -> Iterator[Any]:
-        """Every item of a listing, lazily, one page in memory at a time."""
-        for page in self.pages(path, params=params):
+        A repeated cursor, or more than ``max_pages`` pages, raises ``SentryPaginationError``."""
+        trail = PageTrail(f"GET /api/0/{path}", max_pages=max_pages, first=cursor)
+        while True:
+            page = self.get_page(path, params=params, cursor=cursor, listing=True)
+            yield page
+            cursor = trail.next_cursor(page)
+            if cursor is None:
+                return
+
+    def paginate(
+        self, path: str, *, params: QueryParams | None = None, max_pages: int = DEFAULT_MAX_PAGES
+    ) -> Iterator[Any]:
+        """Every item of a listing, lazily, one page in memory at a time (at most ``max_pages``)."""
+        for page in self.pages(path, params=params, max_pages=max_pages):
             yield from page.items
 
     # -- connection test -------------------------------------------------------------------

@@ -28,6 +28,14 @@ if TYPE_CHECKING:
     import httpx
 
 
+_ANSWER = "sentry_provider_answer"
+
+
+async def _note_answer(response: httpx.Response) -> None:
+    """Keep status and headers on the request: httpx raises on an invalid Location before returning them."""
+    response.request.extensions[_ANSWER] = (response.status_code, Headers(response.headers.multi_items()))
+
+
 def _load_settings(conn_id: str) -> SentrySettings:
     """Load and mask the connection. Runs in a worker thread via ``sync_to_async``: ``get_connection``
     and ``mask_secret`` are blocking supervisor calls, which deadlock on the triggerer loop (3.3)."""
@@ -81,7 +89,10 @@ class SentryAsyncHook(BaseHook):
 
             # trust_env=False: no proxy or netrc credentials from the environment, as in the sync hook.
             self._client = httpx.AsyncClient(
-                verify=shared_ssl_context(settings.verify), trust_env=False, follow_redirects=False
+                verify=shared_ssl_context(settings.verify),
+                trust_env=False,
+                follow_redirects=False,
+                event_hooks={"response": [_note_answer]},
             )
         return self._client
 
@@ -110,13 +121,24 @@ class SentryAsyncHook(BaseHook):
         json: Any = None,
         raw: bool = False,
         idempotent: bool | None = None,
+        expect: type | None = None,
     ) -> Any:
-        """Call ``/api/0/<path>``; same contract as :meth:`SentryHook.request`."""
+        """Call ``/api/0/<path>``; same contract as :meth:`SentryHook.request` (``timeout`` is a
+        deadline for each whole try)."""
         import httpx
 
         settings = await self.get_settings()
         client = await self._get_client(settings)
-        call = Call(settings, method, path, params=params, json=json, idempotent=idempotent, book=self._rate_limits)
+        call = Call(
+            settings,
+            method,
+            path,
+            params=params,
+            json=json,
+            idempotent=idempotent,
+            book=self._rate_limits,
+            expect=expect,
+        )
         while True:
             action = call.next_action(time.time())
             if isinstance(action, Done):
@@ -126,20 +148,51 @@ class SentryAsyncHook(BaseHook):
                 await self._sleep(action.seconds)
                 continue
             self.requests_sent += 1
+            request = client.build_request(
+                action.method, action.url, headers=action.headers, content=action.body, timeout=action.timeout
+            )
+            status = 0
             try:
-                answer = await client.request(
-                    action.method, action.url, headers=action.headers, content=action.body, timeout=action.timeout
-                )
+                async with asyncio.timeout(action.timeout):  # the whole try, not each read
+                    answer = await client.send(request, stream=True)
+                    status = answer.status_code
+                    try:
+                        body = await answer.aread()
+                    finally:
+                        await answer.aclose()
+            except TimeoutError as exc:
+                call.receive_error(exc, time.time(), deadline=True)
+                continue
+            except httpx.DecodingError as exc:
+                call.receive_undecodable(status, exc)
+                continue
+            except httpx.RemoteProtocolError as exc:
+                answered = request.extensions.get(_ANSWER)
+                if answered is None:
+                    call.receive_error(exc, time.time())
+                else:  # httpx refused the answer itself (an invalid Location): let the core judge it
+                    call.receive_response(answered[0], answered[1], b"", time.time())
+                continue
             except httpx.TransportError as exc:
                 call.receive_error(exc, time.time())
                 continue
-            call.receive_response(
-                answer.status_code, Headers(answer.headers.multi_items()), answer.content, time.time()
-            )
+            call.receive_response(status, Headers(answer.headers.multi_items()), body, time.time())
 
     async def get_page(
-        self, path: str, *, params: QueryParams | None = None, cursor: Cursor | str | None = None
+        self,
+        path: str,
+        *,
+        params: QueryParams | None = None,
+        cursor: Cursor | str | None = None,
+        listing: bool = False,
     ) -> Page:
-        """One page of a listing with its cursors, ``results`` flags and ``X-Hits``."""
-        response: SentryResponse = await self.request("GET", path, params=with_cursor(params, cursor), raw=True)
-        return Page.from_response(response)
+        """One page of a listing; same contract as :meth:`SentryHook.get_page`."""
+        response: SentryResponse = await self.request(
+            "GET", path, params=with_cursor(params, cursor), raw=True, expect=list if listing else None
+        )
+        page = Page.from_response(response, path=path, listing=listing)
+        if page.link_problems:
+            self.log.warning(
+                "Sentry: malformed Link header on %s, paging stops here: %s", path, "; ".join(page.link_problems)
+            )
+        return page

@@ -162,6 +162,9 @@ class UpdateIssuesOperator(BaseOperator):
 
         # Everything is validated before the first request.
         change = self.build_change()
+        if _no_ids_to_act_on(self.issue_ids, self.query):
+            self.log.info("Sentry: issue_ids is an empty list, so no issue is %s; no request sent", change.description)
+            return []
         selection = build_selection(
             issue_ids=self.issue_ids,
             query=self.query,
@@ -169,6 +172,7 @@ class UpdateIssuesOperator(BaseOperator):
             environments=self.environments,
             max_issues=self.max_issues,
         )
+        _check_environments(selection.environments)
         dry_run = as_bool(self.dry_run, "dry_run")
         hook = self.hook
         organization = hook.resolve_organization(self.organization)
@@ -236,6 +240,7 @@ class UpdateIssuesOperator(BaseOperator):
     ) -> tuple[list[dict[str, Any]], bool]:
         """The issues to act on (existing ones only), and whether ``max_issues`` cut the list."""
         from airflow_provider_sentry.core.issue_updates import MAX_IDS_PER_REQUEST, lookup_params, search_params
+        from airflow_provider_sentry.core.page import item_field
         from airflow_provider_sentry.core.urls import api_path
 
         path = api_path("organizations", organization, "issues")
@@ -244,14 +249,14 @@ class UpdateIssuesOperator(BaseOperator):
             ids = list(selection.issue_ids)
             for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
                 chunk = ids[start : start + MAX_IDS_PER_REQUEST]
-                data = self.hook.request("GET", path, params=lookup_params(chunk, project_ids))
+                data = self.hook.request("GET", path, params=lookup_params(chunk, project_ids), expect=list)
                 wanted = set(chunk)
-                found.extend(issue for issue in data or [] if str(issue.get("id")) in wanted)
+                found.extend(issue for issue in data or [] if str(item_field(issue, "id")) in wanted)
             return found, False
         seen: dict[str, dict[str, Any]] = {}
         for page in self.hook.pages(path, params=search_params(selection, project_ids)):
             for issue in page.items:
-                seen.setdefault(str(issue["id"]), issue)
+                seen.setdefault(str(item_field(issue, "id")), issue)
             if len(seen) >= selection.max_issues:
                 return list(seen.values())[: selection.max_issues], page.has_next or len(seen) > selection.max_issues
         return list(seen.values()), False
@@ -272,6 +277,21 @@ class UpdateIssuesOperator(BaseOperator):
             self.log.warning("Sentry: none of %d issue(s) existed any more; nothing changed", len(batch.issue_ids))
             return []
         return list(batch.issue_ids)
+
+
+def _no_ids_to_act_on(issue_ids: Any, query: Any) -> bool:
+    """An explicitly empty id list (e.g. from an upstream task on a quiet day) and no query: a no-op."""
+    from airflow_provider_sentry.core.issue_updates import normalize_issue_ids
+
+    return issue_ids is not None and query in (None, "") and normalize_issue_ids(issue_ids) == []
+
+
+def _check_environments(environments: Sequence[str]) -> None:
+    """Sentry's environment-name rules, before any request (the deploy operator's validator)."""
+    from airflow_provider_sentry.core.releases import validate_environment
+
+    for name in environments:
+        validate_environment(name, "environments")
 
 
 class ResolveIssuesOperator(UpdateIssuesOperator):

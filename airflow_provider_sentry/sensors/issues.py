@@ -29,7 +29,7 @@ MAX_STATE_KEY_LENGTH = 200
 def run_poll(hook: SentryHook, poll: IssuePoll) -> PollOutcome:
     """Drive one poke's state machine with the sync transport."""
     while (request := poll.next_request()) is not None:
-        poll.receive(hook.get_page(request.path, params=request.params, cursor=request.cursor))
+        poll.receive(hook.get_page(request.path, params=request.params, cursor=request.cursor, listing=True))
     return poll.outcome()
 
 
@@ -98,6 +98,8 @@ class NewIssuesSensor(BaseSensorOperator):
         self.since = since
         self.sentry_conn_id = sentry_conn_id
         self.deferrable = deferrable
+        if deferrable and self.mode == "reschedule":
+            _warn_reschedule_ignored(self.task_id)
 
     @cached_property
     def hook(self) -> SentryHook:
@@ -175,6 +177,9 @@ class NewIssuesSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: commit the state it carried, then return its issues."""
         from airflow_provider_sentry.core.watch import WatchState
+        from airflow_provider_sentry.hooks.sentry import register_secret
+
+        register_secret(self.hook)  # this worker may never have loaded the connection (issue 11)
 
         if not event or event.get("status") != "success":
             from airflow_provider_sentry.triggers.issues import error_from_event
@@ -249,6 +254,7 @@ class NewIssuesSensor(BaseSensorOperator):
         # Templated values arrive as rendered strings ("['backend']"); as_list reads them back.
         _check_names("projects", as_list(self.projects, "projects"), allow_ints=True)
         _check_names("environments", as_list(self.environments, "environments", split=False), allow_ints=False)
+        _check_environments(as_list(self.environments, "environments", split=False))
         if self.state_key is not None and (
             not isinstance(self.state_key, str)
             or not self.state_key.strip()
@@ -258,7 +264,13 @@ class NewIssuesSensor(BaseSensorOperator):
                 "state_key", f"must be a non-empty string of at most {MAX_STATE_KEY_LENGTH} characters"
             )
         if self.since is not None:
-            since_epoch_seconds(self.since, time.time())
+            now = time.time()
+            if since_epoch_seconds(self.since, now) > now:
+                self.log.warning(
+                    "since=%r lies in the future: a first watch delivers nothing until then "
+                    "(did you mean a duration back from now, such as '1h'?)",
+                    self.since,
+                )
 
 
 def _check_names(field: str, value: Any, *, allow_ints: bool) -> None:
@@ -274,3 +286,22 @@ def _check_names(field: str, value: Any, *, allow_ints: bool) -> None:
         ok = ok or (allow_ints and isinstance(item, int) and not isinstance(item, bool) and item > 0)
         if not ok:
             raise SentryInputError(field, f"invalid value {item!r}")
+
+
+def _check_environments(value: Any) -> None:
+    """Sentry's environment-name rules (no ``/``, CR, LF, FF; 64 characters), before any request."""
+    from airflow_provider_sentry.core.releases import validate_environment
+
+    for name in [value] if isinstance(value, str) else value or ():
+        validate_environment(name, "environments")
+
+
+def _warn_reschedule_ignored(task_id: str) -> None:
+    import warnings
+
+    warnings.warn(
+        f"NewIssuesSensor {task_id!r}: mode='reschedule' has no effect with deferrable=True "
+        "(the sensor waits on the triggerer, freeing the worker slot); drop one of them",
+        UserWarning,
+        stacklevel=3,
+    )

@@ -20,8 +20,10 @@ from airflow_provider_sentry.testing.auth import (
 )
 from airflow_provider_sentry.testing.faults import Fault
 from airflow_provider_sentry.testing.issues import PRIORITY_BY_LEVEL, serialize_issue
+from airflow_provider_sentry.testing.monitors import CronBook
 from airflow_provider_sentry.testing.releases import create_deploy, create_release, serialize_deploy, serialize_release
 from airflow_provider_sentry.testing.server import EmulatorApp, EmulatorHTTPServer, RequestRecord
+from airflow_provider_sentry.testing.sessions import clear_sessions
 from airflow_provider_sentry.testing.state import EmulatorState, Issue, Project, iso, now_utc, to_datetime
 
 ProjectSpec = str | Mapping[str, Any]
@@ -37,6 +39,7 @@ class SentryEmulator:
     :param empty_result_mode: ``"empty_result"`` (Sentry's usual path) or ``"echo"`` (the post-filter path of
         large organizations, where an empty page echoes the incoming cursor).
     :param repos: repository names accepted in release ``refs`` (sentry-cli ``set-commits``).
+    :param control_api: also serve the HTTP control API under ``/_emulator/`` (docs/emulator.md).
     """
 
     def __init__(
@@ -49,10 +52,13 @@ class SentryEmulator:
         host: str = "127.0.0.1",
         empty_result_mode: str = "empty_result",
         repos: Sequence[str] = ("acme/backend", "acme/frontend"),
+        control_api: bool = False,
     ) -> None:
         self.organization = organization
         self._state = EmulatorState(organization_slug=organization)
         self._app = EmulatorApp(self._state, empty_result_mode=empty_result_mode)
+        if control_api:  # the HTTP control API under /_emulator/ (testing/control.py)
+            self._app.control = self._control
         for spec in projects:
             if isinstance(spec, str):
                 self._state.add_project(spec)
@@ -448,3 +454,25 @@ class SentryEmulator:
             proj.id, slug, validate_config({"schedule": {"type": "crontab", "value": schedule}, **config})
         )
         return serialize_monitor(monitor, {"id": str(proj.id), "slug": proj.slug, "name": proj.name})
+
+    # -- reset and control API --------------------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget issues, events, releases, deploys, monitors and check-ins, sessions, faults, rate limits and
+        the request log. Projects, repositories and credentials stay; issue ids keep counting up, so they never
+        repeat."""
+        with self._state.lock:
+            self._state.issues.clear()
+            self._state.events.clear()
+            self._state.releases.clear()
+            self._state.deploys.clear()
+            self._state.crons = CronBook()
+            clear_sessions(self._state)
+        self.clear_faults()
+        self.clear_rate_limits()
+        self.clear_requests()
+
+    def _control(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        from airflow_provider_sentry.testing.control import handle_control
+
+        return handle_control(self, method, path, query, body)

@@ -113,6 +113,8 @@ class EmulatorApp:
         self.base_url = ""
         self.empty_result_mode = empty_result_mode
         self.environments: set[str] = {"production"}
+        # The control API (testing/control.py): (method, path, query, body) -> answer; None = off.
+        self.control: Callable[[str, str, str, bytes], Answer] | None = None
 
     def known_environments(self) -> set[str]:
         with self.state.lock:
@@ -278,6 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
         app = self.server.app
         parts = urlsplit(self.path)
         body = self._read_body()
+        if app.control is not None and parts.path.startswith("/_emulator/"):
+            self._send(*app.control(self.command, parts.path, parts.query, body), truncate=False)
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         record = app.log.open(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), headers, body)
         for callback in list(app.callbacks):

@@ -137,6 +137,11 @@ def store_for(state: EmulatorState) -> SessionStore:
     return store
 
 
+def clear_sessions(state: EmulatorState) -> None:
+    """Forget every session (the emulator's ``reset``)."""
+    setattr(state, "_session_store", SessionStore())  # noqa: B010 - see store_for
+
+
 # -- ingestion -------------------------------------------------------------------------------------
 
 

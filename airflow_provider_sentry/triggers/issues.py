@@ -24,7 +24,7 @@ from airflow_provider_sentry.hooks.sentry_async import SentryAsyncHook
 async def run_poll_async(hook: SentryAsyncHook, poll: IssuePoll) -> PollOutcome:
     """Drive one poke's state machine with the async transport."""
     while (request := poll.next_request()) is not None:
-        poll.receive(await hook.get_page(request.path, params=request.params, cursor=request.cursor))
+        poll.receive(await hook.get_page(request.path, params=request.params, cursor=request.cursor, listing=True))
     return poll.outcome()
 
 

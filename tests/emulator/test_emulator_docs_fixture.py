@@ -30,13 +30,11 @@ def test_docs_have_snippets() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(python_blocks())))
-def test_docs_snippet_runs(index: int, sentry_emulator: SentryEmulator) -> None:
+def test_docs_snippet_runs(index: int, sentry_emulator: SentryEmulator, request: pytest.FixtureRequest) -> None:
     namespace: dict[str, Any] = {"__name__": f"docs_snippet_{index}"}
     exec(compile(python_blocks()[index], f"{DOC}:block{index}", "exec"), namespace)
     tests = [fn for name, fn in namespace.items() if name.startswith("test_") and callable(fn)]
     assert tests
-    for fn in tests:
-        if fn.__code__.co_argcount:
-            fn(sentry_emulator)
-        else:
-            fn()
+    for fn in tests:  # arguments are fixtures, by name, as pytest would pass them
+        names = fn.__code__.co_varnames[: fn.__code__.co_argcount]
+        fn(*[request.getfixturevalue(name) for name in names])

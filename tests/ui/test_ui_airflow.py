@@ -325,3 +325,96 @@ def test_release_extra_link_points_at_the_release(ui: UiEnv) -> None:
     )
     assert ui.browser.evaluate(f"{anchor}.getAttribute('href')") == expected
     ui.shot("04-task-details-sentry-release-link.png")
+
+
+def _switch_state(ui: UiEnv, label: str) -> dict[str, Any]:
+    """The form control labelled ``label`` in the open dialog: its checked state, as drawn."""
+    script = f"""(() => {{
+        const dialog = document.querySelector('[role=dialog]');
+        const labels = Array.from(dialog.querySelectorAll('label, span, p, div'))
+            .filter(e => e.childElementCount === 0 && e.innerText && e.innerText.trim().startsWith({json.dumps(label)}));
+        if (!labels.length) return null;
+        let node = labels[0];
+        for (let i = 0; i < 8 && node; i++) {{
+            const input = node.querySelector && node.querySelector('input[type=checkbox]');
+            if (input) {{
+                const control = input.closest('label') || input.parentElement;
+                const stateEl = control.querySelector('[data-state]');
+                return {{name: input.name, checked: input.checked,
+                         state: stateEl ? stateEl.getAttribute('data-state') : null,
+                         html: control.outerHTML.slice(0, 600)}};
+            }}
+            node = node.parentElement;
+        }}
+        return {{html: labels[0].parentElement.parentElement.outerHTML.slice(0, 1500)}};
+    }})()"""
+    return dict(ui.browser.evaluate(script) or {})
+
+
+def _open_extra_fields(ui: UiEnv) -> None:
+    """Expand "Extra Fields" unless the UI remembered it expanded (its first field is the organization)."""
+    shown = "document.querySelector('[role=dialog]').innerText.includes('Organization slug')"
+    if not ui.browser.evaluate(shown):
+        ui.browser.click_until(_button("Extra Fields"), shown)
+
+
+TLS_LABEL = "Skip TLS verification"
+
+
+def _close_dialog(ui: UiEnv) -> None:
+    close = "document.querySelector('[role=dialog] button[aria-label=Close]')"
+    if ui.browser.evaluate(f"!!{close}"):
+        ui.browser.click_until(close, "!document.querySelector('[role=dialog]')")
+    else:
+        ui.browser.press("Escape")
+        ui.browser.wait_for("!document.querySelector('[role=dialog]')", 10, "the dialog to close")
+
+
+def test_the_tls_switch_shows_that_tls_is_verified(ui: UiEnv) -> None:
+    """Issue 11, case 14: the form draws a stored null as "off", so the switch is inverted: off = verified.
+
+    New form: off. A connection saved with ``skip_tls_verify: null`` (what the 3.3 form stores when the
+    switch is left alone) and one with no such key: off, and the hook verifies TLS for both. A
+    connection that skips: on."""
+    from airflow_provider_sentry.core.settings import SentrySettings
+
+    browser = ui.browser
+    ui.open("/connections", _button("Add Connection"))
+    browser.click_until(_button("Add Connection"), _dialog_input("connection_id"))
+    _choose_connection_type(ui, "Sentry")
+    browser.wait_for_text("Sentry base URL")
+    _open_extra_fields(ui)
+    new = _switch_state(ui, TLS_LABEL)
+    assert (new.get("name"), new.get("checked"), new.get("state")) == ("element_skip_tls_verify", False, "unchecked")
+    assert "Verify TLS" not in browser.body_text()
+    ui.shot("05-tls-switch-new-connection.png")
+    _close_dialog(ui)
+
+    extras: dict[str, dict[str, Any]] = {
+        "sentry_tls_null": {"organization": "acme", "skip_tls_verify": None},
+        "sentry_tls_absent": {"organization": "acme"},
+        "sentry_tls_skip": {"organization": "acme", "skip_tls_verify": True},
+    }
+    for conn_id, extra in extras.items():
+        ui.stack.request("POST", "/api/v2/connections", {"connection_id": conn_id, "conn_type": "sentry",
+                         "host": "https://sentry.example.com", "password": "x" * 12, "extra": json.dumps(extra)})  # fmt: skip
+    for conn_id, extra in extras.items():
+        ui.open(
+            "/connections", f"{_row_button(conn_id, 'Edit Connection')} && !document.querySelector('[role=dialog]')"
+        )
+        browser.click_until(_row_button(conn_id, "Edit Connection"), _dialog_input("connection_id"))
+        browser.wait_for_text("Sentry base URL")
+        _open_extra_fields(ui)
+        dialog_text = browser.evaluate("document.querySelector('[role=dialog]').innerText")
+        if "skip_tls_verify" in extra:
+            drawn = _switch_state(ui, TLS_LABEL)
+        else:  # the 3.3 edit form draws only the extra fields the stored extra holds: no key, no switch
+            assert TLS_LABEL not in dialog_text
+            drawn = {"checked": False, "state": "unchecked"}
+        settings = SentrySettings.from_connection(conn_id, host="https://sentry.example.com", password="x" * 12,
+                                                  extra=extra)  # fmt: skip
+        verified = settings.verify is True
+        assert drawn.get("checked") is (not verified), (conn_id, drawn)
+        assert drawn.get("state") == ("unchecked" if verified else "checked"), (conn_id, drawn)
+        ui.shot(f"06-tls-switch-{conn_id}.png")
+        _close_dialog(ui)
