@@ -237,7 +237,40 @@ def _clear_requests(emulator: SentryEmulator, request: ControlRequest) -> tuple[
     return 204, None
 
 
-@control_route("POST", "reset", "forget issues, events, releases, deploys, faults, limits and the log")
+@control_route("POST", "reset", "forget issues, events, releases, deploys, monitors, sessions, faults, limits and the log")
 def _reset(emulator: SentryEmulator, request: ControlRequest) -> tuple[int, Any]:
     emulator.reset()
     return 200, {"issues": 0}
+
+
+@control_route("GET", "monitors", "every cron monitor, as the Web API shows it")
+def _list_monitors(emulator: SentryEmulator, request: ControlRequest) -> tuple[int, Any]:
+    return 200, emulator.monitors
+
+
+@control_route("POST", "monitors", "add a cron monitor (body: add_monitor keyword arguments, slug required)")
+def _add_monitor(emulator: SentryEmulator, request: ControlRequest) -> tuple[int, Any]:
+    try:
+        return 201, emulator.add_monitor(**request.object())
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ControlError(400, str(exc)) from None
+
+
+@control_route("GET", "checkins", "check-ins in arrival order (?monitor=SLUG: one monitor's)")
+def _list_checkins(emulator: SentryEmulator, request: ControlRequest) -> tuple[int, Any]:
+    return 200, emulator.checkins(dict(request.query).get("monitor"))
+
+
+@control_route("GET", "checkins/dropped", "check-ins answered 202 and then dropped, with the reason")
+def _dropped_checkins(emulator: SentryEmulator, request: ControlRequest) -> tuple[int, Any]:
+    return 200, emulator.dropped_checkins
+
+
+@control_route("POST", "sessions", "add release-health sessions (body: add_sessions keyword arguments)")
+def _add_sessions(emulator: SentryEmulator, request: ControlRequest) -> tuple[int, Any]:
+    body = request.object()
+    try:
+        emulator.add_sessions(**body)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ControlError(400, str(exc)) from None
+    return 201, body

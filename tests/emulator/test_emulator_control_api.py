@@ -74,6 +74,38 @@ def test_faults_and_the_request_log(emulator: SentryEmulator) -> None:
     assert control(emulator, "GET", "requests").json() == []
 
 
+def test_monitors_check_ins_and_sessions_as_sentry_then_sees_them(emulator: SentryEmulator) -> None:
+    added = control(emulator, "POST", "monitors", json={"slug": "nightly", "schedule": "0 3 * * *"})
+    assert added.status_code == 201 and added.json()["slug"] == "nightly"
+    key = emulator.dsn("backend").split("//", 1)[1].split("@", 1)[0]
+    project_id = emulator.dsn("backend").rsplit("/", 1)[1]
+    sent = requests.post(
+        f"{emulator.url}/api/{project_id}/cron/nightly/{key}/", json={"status": "ok", "duration": 2}, timeout=10
+    )
+    assert sent.status_code == 202
+    unknown = requests.get(f"{emulator.url}/api/{project_id}/cron/ghost/{key}/?status=ok", timeout=10)
+    assert unknown.status_code == 202
+    assert [m["slug"] for m in control(emulator, "GET", "monitors").json()] == ["nightly"]
+    checkins = control(emulator, "GET", "checkins", params={"monitor": "nightly"}).json()
+    assert [(c["monitorSlug"], c["status"]) for c in checkins] == [("nightly", "ok")]
+    assert [d["reason"] for d in control(emulator, "GET", "checkins/dropped").json()] == ["monitor_not_found"]
+
+    body = {"release": "shop@1.0", "environment": "production", "healthy": 3, "crashed": 1}
+    assert control(emulator, "POST", "sessions", json=body).status_code == 201
+    assert control(emulator, "POST", "sessions", json={"release": "x", "healthy": "many"}).status_code == 400
+    answer = sentry(
+        emulator,
+        "GET",
+        "organizations/acme/sessions/",
+        params={"field": ["sum(session)", "crash_free_rate(session)"], "query": 'release:"shop@1.0"',
+                "environment": "production", "interval": "1h", "statsPeriod": "1d", "project": "-1"},
+    ).json()  # fmt: skip
+    assert answer["groups"][0]["totals"] == {"sum(session)": 4, "crash_free_rate(session)": 0.75}
+    control(emulator, "POST", "reset")
+    assert control(emulator, "GET", "monitors").json() == []
+    assert control(emulator, "GET", "checkins").json() == []
+
+
 def test_reset_forgets_everything_but_ids_keep_counting(emulator: SentryEmulator) -> None:
     first = control(emulator, "POST", "issues", json={"title": "old"}).json()["id"]
     control(emulator, "POST", "faults", json={"kind": "status", "status": 500, "times": 5})
@@ -93,7 +125,7 @@ def test_reset_forgets_everything_but_ids_keep_counting(emulator: SentryEmulator
         ("PUT", "issues/999", {"status": "resolved"}, 404, "no issue 999"),
         ("POST", "faults", {"status": 500}, 400, "kind is required"),
         ("POST", "faults", {"kind": "meteor"}, 400, "unknown fault kind"),
-        ("GET", "monitors", None, 404, "GET /_emulator/ lists them"),
+        ("GET", "no-such-resource", None, 404, "GET /_emulator/ lists them"),
         ("DELETE", "issues", None, 405, "not allowed"),
     ],
 )
