@@ -237,7 +237,9 @@ def _clear_requests(emulator: SentryEmulator, request: ControlRequest) -> tuple[
     return 204, None
 
 
-@control_route("POST", "reset", "forget issues, events, releases, deploys, monitors, sessions, faults, limits and the log")
+@control_route(
+    "POST", "reset", "forget issues, events, releases, deploys, monitors, sessions, faults, limits and the log"
+)
 def _reset(emulator: SentryEmulator, request: ControlRequest) -> tuple[int, Any]:
     emulator.reset()
     return 200, {"issues": 0}
