@@ -36,9 +36,11 @@ from airflow_provider_sentry.testing.paginator import (
 from airflow_provider_sentry.testing.releases import (
     create_deploy,
     create_release,
+    listed_deploys,
     serialize_commit,
     serialize_deploy,
     serialize_release,
+    settle_commits,
     update_release,
 )
 from airflow_provider_sentry.testing.search import QueryError, parse_query
@@ -603,6 +605,8 @@ def list_issue_events(ctx: Ctx, org: str, issue_id: str) -> Answer:
 def _release(ctx: Ctx, org: str, version: str) -> Release:
     _org(ctx, org)
     release = ctx.app.state.releases.get(unquote(version))
+    if release is not None:
+        settle_commits(release)
     if release is None:
         raise ApiError(404, NOT_FOUND)
     return release
@@ -667,10 +671,7 @@ def post_deploy(ctx: Ctx, org: str, version: str) -> Answer:
 
 def list_deploys(ctx: Ctx, org: str, version: str) -> Answer:
     release = _release(ctx, org, version)
-    with ctx.app.state.lock:
-        deploys = [d for d in ctx.app.state.deploys if d.release_version == release.version]
-    deploys.sort(key=lambda d: (d.date_finished, d.id), reverse=True)
-    return _offset_page(ctx, deploys, serialize_deploy)
+    return _offset_page(ctx, listed_deploys(ctx.app.state, release), serialize_deploy)
 
 
 # ---------------------------------------------------------------------------------------------------------------

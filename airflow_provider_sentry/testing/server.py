@@ -36,6 +36,10 @@ from airflow_provider_sentry.testing.issues import ApiError
 from airflow_provider_sentry.testing.ratelimit import RateLimiter, too_many_requests_body
 from airflow_provider_sentry.testing.state import EmulatorState
 
+REQUEST_URI_TOO_LARGE_HTML = (
+    b"<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
+    b"<center><h1>414 Request-URI Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 EXPOSE_HEADERS = "X-Sentry-Error, X-Sentry-Direct-Hit, X-Hits, X-Max-Hits, Endpoint, Retry-After, Link"
 
 
@@ -113,6 +117,7 @@ class EmulatorApp:
         self.base_url = ""
         self.empty_result_mode = empty_result_mode
         self.environments: set[str] = {"production"}
+        self.max_request_line: int | None = None  # nginx-like 414 above this many bytes (None: no limit)
 
     def known_environments(self) -> set[str]:
         with self.state.lock:
@@ -264,6 +269,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
         record = app.log.open(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), headers, body)
+        if app.max_request_line is not None and len(self.requestline.encode()) > app.max_request_line:
+            record.status = 414
+            self._send(414, {"Content-Type": "text/html"}, REQUEST_URI_TOO_LARGE_HTML, truncate=False)
+            return
         for callback in list(app.callbacks):
             callback(record)
         fault = app.faults.take(record.number, record.method, record.path)
