@@ -89,7 +89,7 @@ def test_environment_allows_tabs_and_spaces_like_sentry() -> None:
 
 
 def test_projects_are_required_and_deduplicated() -> None:
-    assert validate_projects(["backend", "backend", 3]) == ["backend", "3"]
+    assert validate_projects(["backend", "backend", 3, 3, " 4 "]) == ["backend", 3, "4"]  # ints stay ints
     assert validate_projects("backend") == ["backend"]
     with pytest.raises(SentryInputError, match="at least one"):
         validate_projects([])
@@ -175,11 +175,11 @@ def test_release_body_leaves_out_empty_parts() -> None:
 
 def test_followup_after_208_only_sends_what_is_missing() -> None:
     existing = {"version": "1.0", "url": "https://ci/1", "dateReleased": None}
-    assert followup_update(existing, refs=[], commits=[], url="https://ci/1", date_released=None) == {}
-    update = followup_update(existing, refs=[], commits=[], url="https://ci/2", date_released="2026-01-01T00:00:00Z")
+    assert followup_update(existing, url="https://ci/1", date_released=None) == {}
+    update = followup_update(existing, url="https://ci/2", date_released="2026-01-01T00:00:00Z")
     assert update == {"url": "https://ci/2", "dateReleased": "2026-01-01T00:00:00Z"}
     finalized = {**existing, "dateReleased": "2025-01-01T00:00:00Z"}
-    assert followup_update(finalized, refs=[], commits=[], url=None, date_released="2026-01-01T00:00:00Z") == {}
+    assert followup_update(finalized, url=None, date_released="2026-01-01T00:00:00Z") == {}
 
 
 def test_deploy_validation_and_body() -> None:
