@@ -39,17 +39,15 @@ def normalize_issue_ids(value: Any, field: str = "issue_ids") -> list[str]:
     Sentry's org endpoint calls ``int()`` on each id; a non-numeric one (e.g. a short id like
     ``BACKEND-1A``) would be a 500 there, so it is refused here instead.
     """
-    ids: list[str] = []
+    ids: dict[str, None] = {}
     for item in as_list(value, field):
         if isinstance(item, bool) or not isinstance(item, int | str):
             raise SentryInputError(field, f"each issue id must be an integer or a digit string, got {item!r}")
         text = str(item).strip()
         if not text.isdigit() or int(text) < 1:
             raise SentryInputError(field, f"{item!r} is not a numeric issue id (short ids like PROJ-1A are not)")
-        text = str(int(text))
-        if text not in ids:
-            ids.append(text)
-    return ids
+        ids.setdefault(str(int(text)))
+    return list(ids)
 
 
 def normalize_names(value: Any, field: str) -> list[str]:
@@ -376,7 +374,7 @@ def mutation_params(batch: Batch) -> list[tuple[str, str]]:
 
 def lookup_chunks(issue_ids: Sequence[str], project_ids: Sequence[str], *, budget: int = 7 * 1024) -> list[list[str]]:
     """The ids cut into ``group=`` lookups whose query (``lookup_params``) fits ``budget`` bytes."""
-    fixed = sum(_param_length(key, value) for key, value in project_filter(project_ids))
+    fixed = sum(_param_length(key, value) for key, value in project_filter(project_ids) + LEAN_LISTING)
     chunks: list[list[str]] = []
     current: list[str] = []
     used = fixed
@@ -398,9 +396,13 @@ def project_filter(project_ids: Sequence[str]) -> list[tuple[str, str]]:
     return [("project", project_id) for project_id in project_ids] or [("project", "-1")]
 
 
+LEAN_LISTING = [("collapse", "stats")]  # no timeline stats, lifetime or filtered counts (StreamGroupSerializerSnuba)
+
+
 def lookup_params(issue_ids: Sequence[str], project_ids: Sequence[str]) -> list[tuple[str, str]]:
-    """``GET organizations/{org}/issues/?group=..``: Sentry returns exactly those issues."""
-    return [("group", issue_id) for issue_id in issue_ids] + project_filter(project_ids)
+    """``GET organizations/{org}/issues/?group=..``: Sentry returns exactly those issues, without the
+    timeline stats and counters the operator does not read (``collapse``, about a third of the bytes)."""
+    return [("group", issue_id) for issue_id in issue_ids] + project_filter(project_ids) + LEAN_LISTING
 
 
 def search_params(selection: Selection, project_ids: Sequence[str]) -> list[tuple[str, str]]:
@@ -408,7 +410,7 @@ def search_params(selection: Selection, project_ids: Sequence[str]) -> list[tupl
     params: list[tuple[str, str]] = [("query", selection.query or ""), ("sort", "new"), ("limit", str(LIST_PAGE_SIZE))]
     params += project_filter(project_ids)
     params += [("environment", env) for env in selection.environments]
-    return params
+    return params + LEAN_LISTING
 
 
 def project_ids_for(wanted: Sequence[str], projects: Iterable[Mapping[str, Any]]) -> list[str]:

@@ -193,7 +193,8 @@ class UpdateIssuesOperator(BaseOperator):
         budget = query_budget(hook.settings.base_url, api_path("organizations", organization, "issues"))
         batches = plan_batches(issues, change, limit=selection.max_issues, budget=budget)
         planned = [issue_id for batch in batches for issue_id in batch.issue_ids]
-        missing = [i for i in selection.issue_ids if i not in {str(issue["id"]) for issue in issues}]
+        found_ids = {str(issue["id"]) for issue in issues}
+        missing = [i for i in selection.issue_ids if i not in found_ids]
         if missing:
             self.log.warning("Sentry: %d issue id(s) not found, skipped: %s", len(missing), ", ".join(missing[:20]))
         if truncated:

@@ -475,9 +475,29 @@ def list_org_issues(ctx: Ctx, org: str) -> Answer:
             wanted = [int(value) for value in ctx.getlist("group")]
         except ValueError:
             raise ApiError(400, {"detail": "Group ids must be integers"}) from None
-        return json_answer(200, [_issue_json(ctx, issue) for issue in _groups_by_id(ctx, wanted, project_ids)])
+        found = _groups_by_id(ctx, wanted, project_ids)
+        return json_answer(200, [_collapsed(ctx, _issue_json(ctx, issue)) for issue in found])
     result = _issue_search(ctx, project_ids, project_endpoint=False, limit=limit)
-    return ctx.paginated(result, [_issue_json(ctx, issue) for issue in result.results])
+    return ctx.paginated(result, [_collapsed(ctx, _issue_json(ctx, issue)) for issue in result.results])
+
+
+SEEN_STATS = ("count", "userCount", "firstSeen", "lastSeen")
+
+
+def _collapsed(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+    """``StreamGroupSerializerSnuba.serialize``: ``collapse=base`` keeps only the id, the seen stats and
+    isUnhandled; ``collapse=stats`` drops stats, lifetime and filtered; ``collapse=lifetime``/``filtered``
+    drop one of them; ``groupStatsPeriod=""`` (no stats period) drops ``stats`` alone."""
+    collapse = set(ctx.getlist("collapse"))
+    if "base" in collapse:
+        data = {key: data[key] for key in ("id", *SEEN_STATS, "isUnhandled", "stats", "lifetime", "filtered")}
+    gone = ["stats", "lifetime", "filtered"] if "stats" in collapse else []
+    gone += [name for name in ("lifetime", "filtered") if name in collapse]
+    if ctx.get("groupStatsPeriod") == "":
+        gone.append("stats")
+    for key in gone:
+        data.pop(key, None)
+    return data
 
 
 def list_project_issues(ctx: Ctx, org: str, project: str) -> Answer:
@@ -492,8 +512,10 @@ def list_project_issues(ctx: Ctx, org: str, project: str) -> Answer:
 
 def _groups_by_id(ctx: Ctx, ids: Sequence[int], project_ids: Sequence[int]) -> list[Issue]:
     """``get_group_list``: rows in the org and the selected projects (Postgres: late indexing does not hide them)."""
+    issues, projects = ctx.app.state.issues, set(project_ids)
     with ctx.app.state.lock:
-        return [i for i in ctx.app.state.issues.values() if i.id in set(ids) and i.project_id in project_ids]
+        found = (issues.get(issue_id) for issue_id in set(ids))
+        return sorted((i for i in found if i is not None and i.project_id in projects), key=lambda i: i.id)
 
 
 def _bulk(ctx: Ctx, ids: list[int], project_ids: list[int], *, project_endpoint: bool) -> Answer:

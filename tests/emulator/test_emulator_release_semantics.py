@@ -139,3 +139,15 @@ def test_a_request_line_over_the_proxy_limit_is_414(emu: SentryEmulator) -> None
     assert too_long.status_code == 414 and b"414 Request-URI Too Large" in too_long.content
     assert emu.requests[-1].status == 414
     assert call(emu, "GET", "issues/", params=[("group", i) for i in ids[:400]]).status_code == 200
+
+
+def test_collapse_leaves_out_stats_and_counters(emu: SentryEmulator) -> None:
+    ids = [issue["id"] for issue in emu.add_issues(2, project="backend")]
+    full = call(emu, "GET", "issues/", params=[("group", ids[0])]).json()[0]
+    assert {"stats", "lifetime", "filtered", "isUnhandled"} <= set(full)
+    lean = call(emu, "GET", "issues/", params=[("group", ids[0]), ("collapse", "stats")]).json()[0]
+    assert not {"stats", "lifetime", "filtered"} & set(lean) and lean["status"] == full["status"]
+    base = call(emu, "GET", "issues/", params=[("group", ids[0]), ("collapse", "base"), ("collapse", "stats")])
+    assert set(base.json()[0]) == {"id", "count", "userCount", "firstSeen", "lastSeen", "isUnhandled"}
+    no_stats = call(emu, "GET", "issues/", params={"query": "", "groupStatsPeriod": ""}).json()
+    assert len(no_stats) == 2 and all("stats" not in issue and "lifetime" in issue for issue in no_stats)

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_sentry.core.issue_updates import (
+    LEAN_LISTING,
     MAX_IDS_PER_REQUEST,
     REQUEST_LINE_LIMIT,
     Batch,
@@ -212,8 +213,8 @@ def test_every_mutation_is_pinned_to_its_ids_and_projects() -> None:
 
 
 def test_listing_params() -> None:
-    assert lookup_params(["1", "2"], ["3"]) == [("group", "1"), ("group", "2"), ("project", "3")]
-    assert lookup_params(["1"], []) == [("group", "1"), ("project", "-1")]
+    assert lookup_params(["1", "2"], ["3"]) == [("group", "1"), ("group", "2"), ("project", "3"), *LEAN_LISTING]
+    assert lookup_params(["1"], []) == [("group", "1"), ("project", "-1"), *LEAN_LISTING]
     sel = build_selection(issue_ids=None, query="is:unresolved", projects=None, environments=["prod"], max_issues=None)
     assert search_params(sel, ["2"]) == [
         ("query", "is:unresolved"),
@@ -221,6 +222,7 @@ def test_listing_params() -> None:
         ("limit", "100"),
         ("project", "2"),
         ("environment", "prod"),
+        *LEAN_LISTING,
     ]
 
 
