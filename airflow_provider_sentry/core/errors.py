@@ -6,10 +6,10 @@ or DRF field errors), a JSON *string* (the 429 body) and HTML from a proxy (502/
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from airflow_provider_sentry.core import json_codec
 from airflow_provider_sentry.exceptions import (
     SentryApiError,
     SentryAuthError,
@@ -28,11 +28,10 @@ def decode_body(body: bytes, content_type: str | None) -> Any:
     """Decode JSON whatever the Content-Type says (Sentry's 429 is JSON served as text/html)."""
     if not body:
         return None
-    text = body.decode("utf-8", errors="replace")
     try:
-        return json.loads(text)
+        return json_codec.loads(body)
     except ValueError:
-        return text
+        return body.decode("utf-8", errors="replace")
 
 
 def _summarize_text(text: str, limit: int = 200) -> str:
