@@ -160,7 +160,7 @@ def _offset_page(ctx: Ctx, items: Sequence[Any], serialize: Callable[[Any], Any]
     return ctx.paginated(result, [serialize(item) for item in result.results])
 
 
-def _issue_json(ctx: Ctx, issue: Issue, *, detailed: bool = False) -> dict[str, Any]:
+def _issue_json(ctx: Ctx, issue: Issue, *, detailed: bool = False, with_stats: bool = True) -> dict[str, Any]:
     project = ctx.app.state.project_by_id(issue.project_id)
     assert project is not None
     return serialize_issue(
@@ -170,6 +170,7 @@ def _issue_json(ctx: Ctx, issue: Issue, *, detailed: bool = False) -> dict[str, 
         organization=ctx.app.state.organization_slug,
         now=ctx.now,
         detailed=detailed,
+        with_stats=with_stats,
     )
 
 
@@ -476,28 +477,32 @@ def list_org_issues(ctx: Ctx, org: str) -> Answer:
         except ValueError:
             raise ApiError(400, {"detail": "Group ids must be integers"}) from None
         found = _groups_by_id(ctx, wanted, project_ids)
-        return json_answer(200, [_collapsed(ctx, _issue_json(ctx, issue)) for issue in found])
+        return json_answer(200, _stream_issues(ctx, found))
     result = _issue_search(ctx, project_ids, project_endpoint=False, limit=limit)
-    return ctx.paginated(result, [_collapsed(ctx, _issue_json(ctx, issue)) for issue in result.results])
+    return ctx.paginated(result, _stream_issues(ctx, result.results))
 
 
 SEEN_STATS = ("count", "userCount", "firstSeen", "lastSeen")
 
 
-def _collapsed(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
+def _stream_issues(ctx: Ctx, issues: Sequence[Issue]) -> list[dict[str, Any]]:
     """``StreamGroupSerializerSnuba.serialize``: ``collapse=base`` keeps only the id, the seen stats and
     isUnhandled; ``collapse=stats`` drops stats, lifetime and filtered; ``collapse=lifetime``/``filtered``
     drop one of them; ``groupStatsPeriod=""`` (no stats period) drops ``stats`` alone."""
     collapse = set(ctx.getlist("collapse"))
-    if "base" in collapse:
-        data = {key: data[key] for key in ("id", *SEEN_STATS, "isUnhandled", "stats", "lifetime", "filtered")}
     gone = ["stats", "lifetime", "filtered"] if "stats" in collapse else []
     gone += [name for name in ("lifetime", "filtered") if name in collapse]
     if ctx.get("groupStatsPeriod") == "":
         gone.append("stats")
-    for key in gone:
-        data.pop(key, None)
-    return data
+    out = []
+    for issue in issues:
+        data = _issue_json(ctx, issue, with_stats="stats" not in gone)
+        if "base" in collapse:
+            data = {key: data[key] for key in ("id", *SEEN_STATS, "isUnhandled", "stats", "lifetime", "filtered")}
+        for key in gone:
+            data.pop(key, None)
+        out.append(data)
+    return out
 
 
 def list_project_issues(ctx: Ctx, org: str, project: str) -> Answer:
