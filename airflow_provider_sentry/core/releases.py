@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_sentry.core.arguments import as_list
+from airflow_provider_sentry.core.arguments import as_list, parse_rendered_list
 from airflow_provider_sentry.exceptions import SentryInputError
 
 MAX_VERSION_LENGTH = 200
@@ -315,6 +315,10 @@ def validate_deploy(value: Any, field: str = "deploy") -> DeploySpec:
 def validate_deploys(value: Any, field: str = "deploy") -> list[DeploySpec]:
     """One deploy dict or a list of them (one per environment, as getsentry/action-release's
     ``environment`` list); each environment at most once, so each deploy's retry marker is unique."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        value = parse_rendered_list(f"[{value.strip()}]", field)[0]  # a rendered dict
+    elif isinstance(value, str) and value.strip().startswith("["):
+        value = parse_rendered_list(value.strip(), field)  # a rendered list of dicts
     if value in (None, "", [], {}):
         return []
     items = [value] if isinstance(value, Mapping) else value
