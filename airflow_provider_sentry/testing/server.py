@@ -228,6 +228,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
     protocol_version = "HTTP/1.1"
     server_version = "SentryEmulator/1.0"
+    # TCP_NODELAY, as nginx's default: headers and body go out as two writes, and with Nagle on, the body would
+    # wait for the client's delayed ACK (40 ms) on every keep-alive request after the first few.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return
