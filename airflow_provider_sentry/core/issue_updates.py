@@ -8,7 +8,8 @@ between listing and PUT cannot widen the mutation.
 
 Sizes: a bulk PUT takes up to 1,000 ids and a ``group=`` lookup returns every issue asked for, so
 what bounds a batch is the request line. A default nginx in front of self-hosted Sentry refuses
-lines over 8 KB (414), about 450 ten-digit ids; batches are cut to fit that, not to a fixed count.
+lines over 8 KB (414): about 475 ten-digit ids per ``group=`` lookup, 575 per PUT. Batches are cut to
+fit that, not to a fixed count.
 """
 
 from __future__ import annotations

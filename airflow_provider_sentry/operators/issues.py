@@ -10,8 +10,8 @@ pinned batches cut to fit an 8 KB request line (a default nginx's limit) and 1,0
 * mutation: ``PUT organizations/{org}/issues/?id=..&project=..&query=issue.id:[0]`` — only ids
   just listed, pinned so Sentry's "no id matched -> fall back to the search" path finds nothing.
 
-Cost: explicit ids, about 2 GET + 2 PUT per 1,000 seven-digit ids (3 + 3 for ten-digit ids); a
-query, one GET per 100 issues plus one PUT per ~550 ids (N=5,000: 51 GET + 10 PUT). A bare query PUT
+Cost: explicit ids, 2 GET + 2 PUT per 1,000 seven-digit ids (3 + 2 for ten-digit ids); a query,
+one GET per 100 issues plus one PUT per ~730 ids (N=5,000: 51 GET + 7 PUT). A bare query PUT
 loop would need ceil(N/1000)+1 requests but returns no ids, cannot stop at an exact limit and
 mutates whatever matches at that moment; see docs/operators.md.
 """

@@ -251,3 +251,14 @@ def test_self_hosted_links() -> None:
     assert issues_url("http://127.0.0.1:5000", "acme", issue_ids=["7", "8"], environments=["prod"]) == (
         "http://127.0.0.1:5000/organizations/acme/issues/?query=issue.id:[7,8]&environment=prod"
     )
+
+
+def test_1000_ten_digit_ids_take_5_requests_on_sentry_io() -> None:
+    ids = [str(4_000_000_000 + i) for i in range(1000)]
+    path = "organizations/acme/issues/"
+    lookups = lookup_chunks(ids, [], budget=query_budget("https://sentry.io", path, "GET"))
+    change = build_issue_change(status="resolved")
+    puts = plan_batches(
+        [issue(int(i)) for i in ids], change, limit=10_000, budget=query_budget("https://sentry.io", path)
+    )
+    assert (len(lookups), len(puts)) == (3, 2)
