@@ -17,10 +17,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-_decode: Callable[[bytes], Any] | None = None
+_decode: Callable[[bytes | str], Any] | None = None
 
 
-def _fast_decoder() -> Callable[[bytes], Any]:
+def _fast_decoder() -> Callable[[bytes | str], Any]:
     global _decode
     if _decode is None:
         try:
@@ -32,14 +32,14 @@ def _fast_decoder() -> Callable[[bytes], Any]:
     return _decode
 
 
-def loads(data: bytes) -> Any:
-    """The JSON value of ``data``; ValueError when it is not JSON (as ``json.loads``)."""
+def loads(data: bytes | str) -> Any:
+    """The JSON value of ``data`` (bytes or text); ValueError when it is not JSON (as ``json.loads``)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
         return _fast_decoder()(data)
     except Exception:  # msgspec.DecodeError, or what json.loads itself raises
-        return json.loads(data.decode("utf-8", errors="replace"))
+        return json.loads(data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data)
     finally:
         if collecting:
             gc.enable()

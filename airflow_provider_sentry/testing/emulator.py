@@ -20,14 +20,7 @@ from airflow_provider_sentry.testing.auth import (
 )
 from airflow_provider_sentry.testing.faults import Fault
 from airflow_provider_sentry.testing.issues import PRIORITY_BY_LEVEL, serialize_issue
-from airflow_provider_sentry.testing.releases import (
-    create_deploy,
-    create_release,
-    finish_processing,
-    serialize_deploy,
-    serialize_release,
-    settle_commits,
-)
+from airflow_provider_sentry.testing.releases import create_deploy, create_release, serialize_deploy, serialize_release
 from airflow_provider_sentry.testing.server import EmulatorApp, EmulatorHTTPServer, RequestRecord
 from airflow_provider_sentry.testing.state import EmulatorState, Issue, Project, iso, now_utc, to_datetime
 
@@ -300,6 +293,8 @@ class SentryEmulator:
 
     def finish_commit_processing(self, version: str | None = None) -> None:
         """End the commit fetch of one release (or all) now: its commits land, the lock is released."""
+        from airflow_provider_sentry.testing.releases import finish_processing
+
         with self._state.lock:
             for release in self._state.releases.values():
                 if version is None or release.version == version:
@@ -334,6 +329,8 @@ class SentryEmulator:
 
     @property
     def releases(self) -> list[dict[str, Any]]:
+        from airflow_provider_sentry.testing.releases import settle_commits
+
         with self._state.lock:
             for release in self._state.releases.values():
                 settle_commits(release)

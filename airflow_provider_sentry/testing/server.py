@@ -109,6 +109,7 @@ class EmulatorApp:
         if empty_result_mode not in ("empty_result", "echo"):
             raise ValueError("empty_result_mode must be 'empty_result' or 'echo'")
         self.state = state
+        self.max_request_line: int | None = None  # nginx-like 414 above this many bytes (None: no limit)
         self.tokens = TokenBook()
         self.faults = FaultBook()
         self.limiter = RateLimiter()
@@ -117,7 +118,6 @@ class EmulatorApp:
         self.base_url = ""
         self.empty_result_mode = empty_result_mode
         self.environments: set[str] = {"production"}
-        self.max_request_line: int | None = None  # nginx-like 414 above this many bytes (None: no limit)
 
     def known_environments(self) -> set[str]:
         with self.state.lock:

@@ -47,3 +47,9 @@ def test_the_collector_is_left_as_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_text_decodes_like_bytes() -> None:
+    assert json_codec.loads('{"a": [1, "é"]}') == {"a": [1, "é"]} == json_codec.loads('{"a": [1, "é"]}'.encode())
+    with pytest.raises(ValueError):
+        json_codec.loads("<html>")
