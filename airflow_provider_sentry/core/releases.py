@@ -59,9 +59,14 @@ def validate_environment(value: Any, field: str = "environment") -> str:
     return value
 
 
-def validate_projects(value: Any, field: str = "projects", *, required: bool = True) -> list[str | int]:
-    """One slug or id, or a list of them, sent as given: Sentry reads a JSON integer as a project id
-    and a string as a slug (``"3"`` is the slug "3", not project 3)."""
+def validate_projects(value: Any, field: str = "projects", *, required: bool = True) -> list[str]:
+    """One slug or id, or a list of them, as strings (for filters and deploys, which take both)."""
+    return [str(item) for item in validate_release_projects(value, field, required=required)]
+
+
+def validate_release_projects(value: Any, field: str = "projects", *, required: bool = True) -> list[str | int]:
+    """One slug or id, or a list of them, sent as given: the release POST reads a JSON integer as a
+    project id and a string as a slug (``"3"`` is the slug "3", not project 3)."""
     items = as_list(value, field)
     if not items:
         if required:
@@ -257,7 +262,7 @@ class DeploySpec:
     url: str | None = None
     started: str | None = None
     finished: str | None = None
-    projects: tuple[str | int, ...] = ()
+    projects: tuple[str, ...] = ()
 
     def body(self, *, name: str | None = None) -> dict[str, Any]:
         """The POST body of ``releases/{version}/deploys/``."""

@@ -312,14 +312,14 @@ class CreateReleaseOperator(_ReleaseOperator):
             normalize_refs,
             release_date,
             validate_deploys,
-            validate_projects,
+            validate_release_projects,
             validate_version,
         )
         from airflow_provider_sentry.core.urls import api_path
         from airflow_provider_sentry.exceptions import SentryInputError
 
         version = validate_version(self.version)
-        projects = validate_projects(self.projects)
+        projects = validate_release_projects(self.projects)
         refs = normalize_refs(self.refs)
         commits = normalize_commits(self.commits)
         if self.url is not None and not isinstance(self.url, str):

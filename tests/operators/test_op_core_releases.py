@@ -89,7 +89,10 @@ def test_environment_allows_tabs_and_spaces_like_sentry() -> None:
 
 
 def test_projects_are_required_and_deduplicated() -> None:
-    assert validate_projects(["backend", "backend", 3, 3, " 4 "]) == ["backend", 3, "4"]  # ints stay ints
+    assert validate_projects(["backend", "backend", 3]) == ["backend", "3"]
+    from airflow_provider_sentry.core.releases import validate_release_projects
+
+    assert validate_release_projects(["backend", "backend", 3, 3, " 4 "]) == ["backend", 3, "4"]  # ints stay ints
     assert validate_projects("backend") == ["backend"]
     with pytest.raises(SentryInputError, match="at least one"):
         validate_projects([])
