@@ -30,6 +30,8 @@ class RequestRecord:
     path: str
     query: tuple[tuple[str, str], ...]
     status: int
+    line_bytes: int = 0  # the request line, "METHOD /path?query HTTP/1.1"
+    sent_bytes: int = 0  # request line + headers + body, as the client sent them
 
 
 _PROJECTIONS: dict[str, Callable[[Any], Any]] = {
@@ -50,7 +52,15 @@ def _seed(emu: Any, count: int, start: float, step: float, kwargs: dict[str, Any
 
 
 def _record(r: Any) -> RequestRecord:
-    return RequestRecord(str(r.method), str(r.path), tuple((str(k), str(v)) for k, v in r.query), int(r.status or 0))
+    from urllib.parse import quote, urlencode
+
+    query = tuple((str(k), str(v)) for k, v in r.query)
+    target = str(r.path) + ("?" + urlencode(query, quote_via=quote, safe=":,") if query else "")
+    line = len(f"{r.method} {target} HTTP/1.1")
+    headers = sum(len(k) + len(v) + 4 for k, v in r.headers.items()) + 2
+    return RequestRecord(
+        str(r.method), str(r.path), query, int(r.status or 0), line, line + 2 + headers + len(r.raw_body)
+    )
 
 
 def _serve(kwargs: dict[str, Any]) -> None:

@@ -113,8 +113,8 @@ def run(ctx: BenchContext) -> list[Row]:
             secs(t_ours),
             secs(t_cli) if cli_times else "",
             ratio(t_ours, t_cli) if cli_times else "",
-            "",
-            "",
+            "<= 1.0x",
+            verdict(t_ours <= t_cli) if cli_times else "n/a",
             note=(
                 f"median of {RUNS}; paginate yielded {ours_count} issues in {ours_requests} requests; sentry-cli "
                 f"printed {cli_count} rows in {cli_requests} requests (--pages {pages})"
@@ -126,6 +126,8 @@ def run(ctx: BenchContext) -> list[Row]:
             secs(c_ours),
             secs(c_cli) if cli_cpu else "",
             ratio(c_ours, c_cli) if cli_cpu else "",
+            "<= 2x",
+            verdict(c_ours <= 2 * c_cli) if cli_cpu else "n/a",
             note="user+sys CPU of the client alone (the emulator runs in another process and dominates the wall time)",
         ),
         Row(

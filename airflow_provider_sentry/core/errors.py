@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from airflow_provider_sentry.core import json_codec
 from airflow_provider_sentry.exceptions import (
     SentryApiError,
     SentryAuthError,
@@ -47,7 +48,7 @@ def clip(text: str, limit: int = MAX_SERVER_TEXT) -> str:
 def parse_json(text: str) -> Any:
     """``json.loads`` that raises only ValueError (deep nesting is a RecursionError otherwise)."""
     try:
-        return json.loads(text)
+        return json_codec.loads(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply to decode") from None
 

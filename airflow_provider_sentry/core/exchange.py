@@ -201,7 +201,7 @@ class Call:
             reset_at=info.reset,
             waited=self.waited,
         )
-        if status not in RETRY_STATUSES or not self.retryable:
+        if status not in RETRY_STATUSES or (not self.retryable and status != 429):  # a 429 applied nothing
             self._error = error
             return
         if status == 429:

@@ -3,8 +3,13 @@
 Sentry's bulk endpoint (``PUT organizations/{org}/issues/``) mutates the given ``id`` s, but when
 NONE of them exists it falls back to the request's search and mutates up to 1000 other issues.
 Every id batch built here is therefore (1) made only of ids just seen in a listing and (2) pinned
-with a ``project`` filter and a search that matches only those ids, so that even an issue deleted
+with a ``project`` filter and a search that matches no issue at all, so that even an issue deleted
 between listing and PUT cannot widen the mutation.
+
+Sizes: a bulk PUT takes up to 1,000 ids and a ``group=`` lookup returns every issue asked for, so
+what bounds a batch is the request line. A default nginx in front of self-hosted Sentry refuses
+lines over 8 KB (414): about 475 ten-digit ids per ``group=`` lookup, 575 per PUT. Batches are cut to
+fit that, not to a fixed count.
 """
 
 from __future__ import annotations
@@ -12,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from airflow_provider_sentry.core.arguments import as_bool, as_list, as_positive_int
 from airflow_provider_sentry.core.releases import validate_version
 from airflow_provider_sentry.defaults import DEFAULT_MAX_ISSUES
 from airflow_provider_sentry.exceptions import SentryInputError
 
-MAX_IDS_PER_REQUEST = 100
+MAX_IDS_PER_REQUEST = 1000  # Sentry's BULK_MUTATION_LIMIT; the request line usually binds first
+REQUEST_LINE_LIMIT = 8192  # nginx large_client_header_buffers 4 8k: the whole "PUT /path?query HTTP/1.1"
+REQUEST_LINE_MARGIN = 64
+GUARD_QUERY = "issue.id:[0]"  # no issue has id 0
 MAX_IGNORE_WINDOW_MINUTES = 7 * 24 * 60  # Sentry's StatusDetailsValidator max_value
 STATUSES = ("resolved", "unresolved", "ignored")
 STATUS_ALIASES = {"resolvedInNextRelease": "resolved", "muted": "ignored", "archived": "ignored"}
@@ -31,17 +40,15 @@ def normalize_issue_ids(value: Any, field: str = "issue_ids") -> list[str]:
     Sentry's org endpoint calls ``int()`` on each id; a non-numeric one (e.g. a short id like
     ``BACKEND-1A``) would be a 500 there, so it is refused here instead.
     """
-    ids: list[str] = []
+    ids: dict[str, None] = {}
     for item in as_list(value, field):
         if isinstance(item, bool) or not isinstance(item, int | str):
             raise SentryInputError(field, f"each issue id must be an integer or a digit string, got {item!r}")
         text = str(item).strip()
         if not text.isdigit() or int(text) < 1:
             raise SentryInputError(field, f"{item!r} is not a numeric issue id (short ids like PROJ-1A are not)")
-        text = str(int(text))
-        if text not in ids:
-            ids.append(text)
-    return ids
+        ids.setdefault(str(int(text)))
+    return list(ids)
 
 
 def normalize_names(value: Any, field: str) -> list[str]:
@@ -289,7 +296,7 @@ def already_applied(issue: Mapping[str, Any], change: IssueChange) -> bool:
 
 @dataclass(frozen=True)
 class Batch:
-    """One PUT: at most 100 ids, and the projects they belong to (for the pinned request)."""
+    """One PUT: the ids (at most 1,000, within the request line) and the projects they belong to."""
 
     issue_ids: tuple[str, ...]
     project_ids: tuple[str, ...] = field(default=())
@@ -302,38 +309,86 @@ def _project_of(issue: Mapping[str, Any]) -> str:
     return ""
 
 
-def plan_batches(issues: Sequence[Mapping[str, Any]], change: IssueChange, *, limit: int) -> list[Batch]:
-    """Chunks of at most 100 ids; one project per chunk when Sentry refuses multi-project releases."""
+def _param_length(key: str, value: str) -> int:
+    """Bytes of ``&key=value`` in the query string, encoded as ``core.urls.build_url`` does."""
+    return len(key) + len(quote(value, safe=":,")) + 2
+
+
+def query_budget(base_url: str, path: str, method: str = "PUT") -> int:
+    """Bytes left for the query string of ``METHOD <base path>/api/0/<path>?<query> HTTP/1.1``."""
+    fixed = len(method) + 1 + len(urlsplit(base_url).path) + len("/api/0/") + len(path) + 1 + len(" HTTP/1.1")
+    return REQUEST_LINE_LIMIT - REQUEST_LINE_MARGIN - fixed
+
+
+def plan_batches(
+    issues: Sequence[Mapping[str, Any]], change: IssueChange, *, limit: int, budget: int = 7 * 1024
+) -> list[Batch]:
+    """Batches of ids whose pinned PUT (``mutation_params``) fits ``budget`` query bytes and 1,000 ids;
+    one project per batch when Sentry refuses multi-project releases."""
     selected = [issue for issue in issues if not already_applied(issue, change)][:limit]
     groups: dict[str, list[Mapping[str, Any]]] = {}
     for issue in selected:
         key = _project_of(issue) if change.per_project else ""
         groups.setdefault(key, []).append(issue)
+    fixed = _param_length("query", GUARD_QUERY)
     batches = []
     for members in groups.values():
-        for start in range(0, len(members), MAX_IDS_PER_REQUEST):
-            chunk = members[start : start + MAX_IDS_PER_REQUEST]
-            projects = tuple(sorted({p for p in map(_project_of, chunk) if p}, key=int))
-            batches.append(Batch(tuple(str(issue["id"]) for issue in chunk), projects))
+        ids: list[str] = []
+        projects: set[str] = set()
+        used = fixed
+        for issue in members:
+            issue_id, project = str(issue["id"]), _project_of(issue)
+            cost = _param_length("id", issue_id)
+            if project and project not in projects:
+                cost += _param_length("project", project)
+            if ids and (used + cost > budget or len(ids) >= MAX_IDS_PER_REQUEST):
+                batches.append(Batch(tuple(ids), tuple(sorted(projects, key=int))))
+                ids, projects, used = [], set(), fixed
+                cost = _param_length("id", issue_id) + (_param_length("project", project) if project else 0)
+            ids.append(issue_id)
+            if project:
+                projects.add(project)
+            used += cost
+        if ids:
+            batches.append(Batch(tuple(ids), tuple(sorted(projects, key=int))))
     return batches
 
 
-def guard_query(issue_ids: Sequence[str]) -> str:
-    """A search matching only these issues: if Sentry falls back to the search (none of the ids
-    exists any more), it finds nothing instead of up to 1000 unrelated issues.
+def guard_query(issue_ids: Sequence[str] = ()) -> str:
+    """A search that matches no issue: if Sentry falls back to the search (none of the ids exists
+    any more), it finds nothing instead of up to 1000 unrelated issues.
 
     ``id:`` is not an issue search key (Sentry would read it as a tag); ``issue.id`` is the
-    group-id field of Sentry's search.
+    group-id field of Sentry's search, and group ids start at 1. It does not repeat the ids: the
+    fallback only runs when none of them exists, and a short guard leaves the request line to the ids.
     """
-    return "issue.id:[" + ",".join(issue_ids) + "]"
+    return GUARD_QUERY
 
 
 def mutation_params(batch: Batch) -> list[tuple[str, str]]:
     """Query parameters of one pinned PUT: the ids, their projects, and the guard search."""
     params = [("id", issue_id) for issue_id in batch.issue_ids]
     params += [("project", project_id) for project_id in batch.project_ids]
-    params.append(("query", guard_query(batch.issue_ids)))
+    params.append(("query", guard_query()))
     return params
+
+
+def lookup_chunks(issue_ids: Sequence[str], project_ids: Sequence[str], *, budget: int = 7 * 1024) -> list[list[str]]:
+    """The ids cut into ``group=`` lookups whose query (``lookup_params``) fits ``budget`` bytes."""
+    fixed = sum(_param_length(key, value) for key, value in project_filter(project_ids) + LEAN_LISTING)
+    chunks: list[list[str]] = []
+    current: list[str] = []
+    used = fixed
+    for issue_id in issue_ids:
+        cost = _param_length("group", issue_id)
+        if current and (used + cost > budget or len(current) >= MAX_IDS_PER_REQUEST):
+            chunks.append(current)
+            current, used = [], fixed
+        current.append(issue_id)
+        used += cost
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def project_filter(project_ids: Sequence[str]) -> list[tuple[str, str]]:
@@ -342,9 +397,13 @@ def project_filter(project_ids: Sequence[str]) -> list[tuple[str, str]]:
     return [("project", project_id) for project_id in project_ids] or [("project", "-1")]
 
 
+LEAN_LISTING = [("collapse", "stats")]  # no timeline stats, lifetime or filtered counts (StreamGroupSerializerSnuba)
+
+
 def lookup_params(issue_ids: Sequence[str], project_ids: Sequence[str]) -> list[tuple[str, str]]:
-    """``GET organizations/{org}/issues/?group=..``: Sentry returns exactly those issues."""
-    return [("group", issue_id) for issue_id in issue_ids] + project_filter(project_ids)
+    """``GET organizations/{org}/issues/?group=..``: Sentry returns exactly those issues, without the
+    timeline stats and counters the operator does not read (``collapse``, about a third of the bytes)."""
+    return [("group", issue_id) for issue_id in issue_ids] + project_filter(project_ids) + LEAN_LISTING
 
 
 def search_params(selection: Selection, project_ids: Sequence[str]) -> list[tuple[str, str]]:
@@ -352,7 +411,7 @@ def search_params(selection: Selection, project_ids: Sequence[str]) -> list[tupl
     params: list[tuple[str, str]] = [("query", selection.query or ""), ("sort", "new"), ("limit", str(LIST_PAGE_SIZE))]
     params += project_filter(project_ids)
     params += [("environment", env) for env in selection.environments]
-    return params
+    return params + LEAN_LISTING
 
 
 def project_ids_for(wanted: Sequence[str], projects: Iterable[Mapping[str, Any]]) -> list[str]:

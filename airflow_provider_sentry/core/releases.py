@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_sentry.core.arguments import as_list
+from airflow_provider_sentry.core.arguments import as_list, parse_rendered_list
 from airflow_provider_sentry.exceptions import SentryInputError
 
 MAX_VERSION_LENGTH = 200
@@ -60,19 +60,25 @@ def validate_environment(value: Any, field: str = "environment") -> str:
 
 
 def validate_projects(value: Any, field: str = "projects", *, required: bool = True) -> list[str]:
-    """One slug or id, or a list of them, as strings (Sentry accepts both in release bodies)."""
+    """One slug or id, or a list of them, as strings (for filters and deploys, which take both)."""
+    return [str(item) for item in validate_release_projects(value, field, required=required)]
+
+
+def validate_release_projects(value: Any, field: str = "projects", *, required: bool = True) -> list[str | int]:
+    """One slug or id, or a list of them, sent as given: the release POST reads a JSON integer as a
+    project id and a string as a slug (``"3"`` is the slug "3", not project 3)."""
     items = as_list(value, field)
     if not items:
         if required:
             raise SentryInputError(field, "at least one project slug or id is required")
         return []
-    projects: list[str] = []
+    projects: list[str | int] = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, str | int) or not str(item).strip():
             raise SentryInputError(field, f"each project must be a non-empty slug or an id, got {item!r}")
-        text = str(item).strip()
-        if text not in projects:
-            projects.append(text)
+        clean = item.strip() if isinstance(item, str) else item
+        if clean not in projects:
+            projects.append(clean)
     return projects
 
 
@@ -193,14 +199,14 @@ def release_date(finalize: Any, date_released: Any, now: datetime) -> str | None
 def build_release_body(
     *,
     version: str,
-    projects: list[str],
+    projects: Sequence[str | int],
     refs: list[dict[str, str]],
     commits: list[dict[str, Any]],
     url: str | None,
     date_released: str | None,
 ) -> dict[str, Any]:
     """The POST body of ``organizations/{org}/releases/``; empty optional parts are left out."""
-    body: dict[str, Any] = {"version": version, "projects": projects}
+    body: dict[str, Any] = {"version": version, "projects": list(projects)}
     if refs:
         body["refs"] = refs
     if commits:
@@ -212,29 +218,39 @@ def build_release_body(
     return body
 
 
-def followup_update(
-    existing: Mapping[str, Any],
-    *,
-    refs: list[dict[str, str]],
-    commits: list[dict[str, Any]],
-    url: str | None,
-    date_released: str | None,
-) -> dict[str, Any]:
-    """What a 208 (release already existed) did not apply, as a PUT body; {} when nothing is missing.
+def followup_update(release: Mapping[str, Any], *, url: str | None, date_released: str | None) -> dict[str, Any]:
+    """What the POST did not apply, judged from the release it returned; {} when nothing is missing.
 
-    Sentry ignores ``dateReleased``/``url`` of a POST for an existing release, so a retried task
-    that created the release but died before finalizing would otherwise stay unfinalized.
+    Sentry's POST is ``get_or_create``: ``url`` and ``dateReleased`` are creation defaults, ignored
+    for a release that already existed, whether the answer is 208 or 201 (the release gained a
+    project). Commits and refs, on the other hand, are applied by every POST, so they are not resent.
     """
     body: dict[str, Any] = {}
-    if refs:
-        body["refs"] = refs
-    if commits:
-        body["commits"] = commits
-    if url and existing.get("url") != url:
+    if url and release.get("url") != url:
         body["url"] = url
-    if date_released and not existing.get("dateReleased"):
+    if date_released and not release.get("dateReleased"):
         body["dateReleased"] = date_released
     return body
+
+
+def is_commits_processing(error: BaseException) -> bool:
+    """A 409 "Release commits are currently being processed": another POST's commit fetch holds the lock."""
+    detail = getattr(error, "detail", None)
+    return getattr(error, "status", None) == 409 and "currently being processed" in str(detail or "")
+
+
+def invalid_repositories(error: BaseException) -> str | None:
+    """Sentry's InvalidRepository text (a 400 ``{"refs": ["Invalid repository names: ..."]}``), or None.
+
+    Sentry raises it after the release was created and its projects attached: only the commits are missing.
+    """
+    body = getattr(error, "body", None)
+    if getattr(error, "status", None) != 400 or not isinstance(body, Mapping):
+        return None
+    messages = body.get("refs")
+    if isinstance(messages, list) and messages and isinstance(messages[0], str):
+        return "; ".join(str(m) for m in messages)
+    return None
 
 
 @dataclass(frozen=True)
@@ -301,6 +317,27 @@ def validate_deploy(value: Any, field: str = "deploy") -> DeploySpec:
     return DeploySpec(environment, name, url, started, finished, tuple(projects))
 
 
+def validate_deploys(value: Any, field: str = "deploy") -> list[DeploySpec]:
+    """One deploy dict or a list of them (one per environment, as getsentry/action-release's
+    ``environment`` list); each environment at most once, so each deploy's retry marker is unique."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        value = parse_rendered_list(f"[{value.strip()}]", field)[0]  # a rendered dict
+    elif isinstance(value, str) and value.strip().startswith("["):
+        value = parse_rendered_list(value.strip(), field)  # a rendered list of dicts
+    if value in (None, "", [], {}):
+        return []
+    items = [value] if isinstance(value, Mapping) else value
+    if not isinstance(items, list | tuple):
+        raise SentryInputError(field, f"must be a dict or a list of dicts, got {type(value).__name__}")
+    specs: list[DeploySpec] = []
+    for index, item in enumerate(items):
+        spec = validate_deploy(item, field if isinstance(value, Mapping) else f"{field}[{index}]")
+        if any(other.environment == spec.environment for other in specs):
+            raise SentryInputError(f"{field}[{index}].environment", f"{spec.environment!r} is listed twice")
+        specs.append(spec)
+    return specs
+
+
 def deploy_marker(dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> str:
     """A deploy name that is the same for every try of one task instance and unique across runs.
 
@@ -333,4 +370,22 @@ def find_matching_deploy(
         if not_before is not None and (deploy_start is None or deploy_start < not_before):
             continue
         return deploy
+    return None
+
+
+def superseding_deploy(
+    deploys: Sequence[Mapping[str, Any]], *, environment: str, name: str, since: datetime | None
+) -> Mapping[str, Any] | None:
+    """Another deploy of this release and environment that finished at or after ``since``.
+
+    Sentry's deploy list holds only the LAST deploy per project and environment, so such a deploy
+    can hide ours: when it exists, "ours is not listed" no longer proves "ours was not stored".
+    Without ``since`` any other deploy to the environment counts.
+    """
+    for deploy in deploys:
+        if deploy.get("environment") != environment or deploy.get("name") == name:
+            continue
+        finished = parse_timestamp(deploy.get("dateFinished"))
+        if since is None or finished is None or finished >= since:
+            return deploy
     return None

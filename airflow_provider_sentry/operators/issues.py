@@ -1,17 +1,19 @@
 """Resolve, ignore, unresolve or assign Sentry issues chosen by id or by a search query.
 
 How it talks to Sentry (and why): the matching issues are LISTED first, then mutated BY ID in
-pinned batches of at most 100.
+pinned batches cut to fit an 8 KB request line (a default nginx's limit) and 1,000 ids.
 
-* listing: ``GET organizations/{org}/issues/`` (``group=<id>`` for explicit ids, else the query
-  sorted by first-seen, 100 per page, following the cursor) — this is what lets the task return
-  the exact ids it changed, stop at ``max_issues``, and show a dry run that equals the real run;
-* mutation: ``PUT organizations/{org}/issues/?id=..&project=..&query=issue.id:[..]`` — only ids
+* listing: ``GET organizations/{org}/issues/`` (``group=<id>`` for explicit ids, as many as fit the
+  request line, unpaged; else the query sorted by first-seen, 100 per page, following the cursor) —
+  this is what lets the task return the exact ids it changed, stop at ``max_issues``, and show a dry
+  run that equals the real run;
+* mutation: ``PUT organizations/{org}/issues/?id=..&project=..&query=issue.id:[0]`` — only ids
   just listed, pinned so Sentry's "no id matched -> fall back to the search" path finds nothing.
 
-Cost: about 2 requests per 100 issues (N=2,500: 26 GET + 25 PUT). A bare query PUT loop would need
-ceil(N/1000)+1 requests but returns no ids, cannot stop at an exact limit and mutates whatever
-matches at that moment; see docs/operators.md.
+Cost: explicit ids, 2 GET + 2 PUT per 1,000 seven-digit ids (3 + 2 for ten-digit ids); a query,
+one GET per 100 issues plus one PUT per ~730 ids (N=5,000: 51 GET + 7 PUT). A bare query PUT
+loop would need ceil(N/1000)+1 requests but returns no ids, cannot stop at an exact limit and
+mutates whatever matches at that moment; see docs/operators.md.
 """
 
 from __future__ import annotations
@@ -157,7 +159,8 @@ class UpdateIssuesOperator(BaseOperator):
 
     def execute(self, context: Context) -> list[str]:
         from airflow_provider_sentry.core.arguments import as_bool
-        from airflow_provider_sentry.core.issue_updates import build_selection, plan_batches
+        from airflow_provider_sentry.core.issue_updates import build_selection, plan_batches, query_budget
+        from airflow_provider_sentry.core.urls import api_path
         from airflow_provider_sentry.core.web_urls import issues_url
 
         # Everything is validated before the first request.
@@ -191,9 +194,11 @@ class UpdateIssuesOperator(BaseOperator):
             ),
         )
         issues, truncated = self._matching_issues(organization, selection, project_ids)
-        batches = plan_batches(issues, change, limit=selection.max_issues)
+        budget = query_budget(hook.settings.base_url, api_path("organizations", organization, "issues"))
+        batches = plan_batches(issues, change, limit=selection.max_issues, budget=budget)
         planned = [issue_id for batch in batches for issue_id in batch.issue_ids]
-        missing = [i for i in selection.issue_ids if i not in {str(issue["id"]) for issue in issues}]
+        found_ids = {str(issue["id"]) for issue in issues}
+        missing = [i for i in selection.issue_ids if i not in found_ids]
         if missing:
             self.log.warning("Sentry: %d issue id(s) not found, skipped: %s", len(missing), ", ".join(missing[:20]))
         if truncated:
@@ -239,16 +244,20 @@ class UpdateIssuesOperator(BaseOperator):
         self, organization: str, selection: Selection, project_ids: Sequence[str]
     ) -> tuple[list[dict[str, Any]], bool]:
         """The issues to act on (existing ones only), and whether ``max_issues`` cut the list."""
-        from airflow_provider_sentry.core.issue_updates import MAX_IDS_PER_REQUEST, lookup_params, search_params
+        from airflow_provider_sentry.core.issue_updates import (
+            lookup_chunks,
+            lookup_params,
+            query_budget,
+            search_params,
+        )
         from airflow_provider_sentry.core.page import item_field
         from airflow_provider_sentry.core.urls import api_path
 
         path = api_path("organizations", organization, "issues")
         if selection.issue_ids:
             found: list[dict[str, Any]] = []
-            ids = list(selection.issue_ids)
-            for start in range(0, len(ids), MAX_IDS_PER_REQUEST):
-                chunk = ids[start : start + MAX_IDS_PER_REQUEST]
+            budget = query_budget(self.hook.settings.base_url, path, "GET")
+            for chunk in lookup_chunks(selection.issue_ids, project_ids, budget=budget):
                 data = self.hook.request("GET", path, params=lookup_params(chunk, project_ids), expect=list)
                 wanted = set(chunk)
                 found.extend(issue for issue in data or [] if str(item_field(issue, "id")) in wanted)

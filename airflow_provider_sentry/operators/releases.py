@@ -1,16 +1,22 @@
 """Create, set commits on, deploy and finalize Sentry releases; safe to retry.
 
-* Create is idempotent on Sentry's side (201 created / 208 already there); a 208 is success, and
-  what a POST does not apply to an existing release (finalize, url, refs) is sent as a PUT.
+* Create is ``get_or_create`` on Sentry's side: 201 when the release was created OR gained a project,
+  208 when nothing new happened. ``url`` and ``dateReleased`` apply only on creation, so what the
+  returned release lacks is sent as a PUT, whatever the status. Commits/refs apply on every POST.
+* A POST or PUT that carries commits while Sentry still fetches the commits of an earlier one gets a
+  409 "Release commits are currently being processed": the operator waits (bounded) and sends again;
+  on a retry (the earlier POST was ours) it accepts the 409 with a log line instead of failing.
 * A deploy POST is NOT idempotent. Each deploy carries a name that identifies this task instance
   (or the caller's name); before posting, and again after a timeout or 5xx, the release's deploys
-  are listed and an existing one is reused: one deploy per task instance, across retries.
+  are listed and an existing one is reused. Sentry lists only the LAST deploy per project and
+  environment, so when the list may hide ours (another deploy of the same release and environment
+  since, and ``deployCount`` larger than the list) the operator does not post a possible duplicate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,19 +26,26 @@ from airflow_provider_sentry.links import SentryReleaseLink
 
 if TYPE_CHECKING:
     from airflow_provider_sentry._compat import Context
-    from airflow_provider_sentry.core.page import SentryResponse
     from airflow_provider_sentry.core.releases import DeploySpec
     from airflow_provider_sentry.hooks.sentry import SentryHook
 
 DEPLOY_POST_ATTEMPTS = 3
+COMMIT_PROCESSING_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0)  # seconds between sends while Sentry answers 409
+CLOCK_SKEW = timedelta(seconds=30)  # between this worker and Sentry, when comparing deploy times
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
 class _ReleaseOperator(BaseOperator):
-    """Shared plumbing: the hook, the organization, and the release link."""
+    """Shared plumbing: the hook, the organization, the release link, commits and deploys."""
 
     operator_extra_links = (SentryReleaseLink(),)
     ui_color = "#c9b4f9"
@@ -60,26 +73,106 @@ class _ReleaseOperator(BaseOperator):
 
         return api_path("organizations", organization, "releases", version, *rest)
 
+    def _send_commits(
+        self, context: Context, method: str, path: str, body: dict[str, Any], *, ignore_missing_repos: bool
+    ) -> tuple[Any, int | None]:
+        """POST or PUT a body that may carry commits/refs; returns (data, status).
+
+        409 "commits are being processed": wait and send again (bounded by COMMIT_PROCESSING_WAITS);
+        when still 409 and an earlier request of ours may be what is processing (a task retry, or the
+        hook resent the request), accept it: status None, data None. An unknown repository (400
+        InvalidRepository) fails with Sentry's text, or with ``ignore_missing_repos`` is logged and the
+        body is sent again without ``refs`` (status None, data None when nothing else is left to send).
+        """
+        from airflow_provider_sentry.core.releases import invalid_repositories, is_commits_processing
+        from airflow_provider_sentry.exceptions import SentryApiError
+
+        waits = list(COMMIT_PROCESSING_WAITS)
+        body = dict(body)
+        resent: bool | None = None  # did the hook resend our first request (an answer was lost)?
+        while True:
+            sent_before = self.hook.requests_sent
+            try:
+                response = self.hook.request(method, path, json=body, raw=True, idempotent=True)
+                return response.data, response.status
+            except SentryApiError as exc:
+                if resent is None:
+                    resent = self.hook.requests_sent - sent_before > 1
+                missing = invalid_repositories(exc)
+                if missing is not None and "refs" in body:
+                    if not ignore_missing_repos:
+                        self.log.error(
+                            "Sentry does not know a repository of refs: %s. Connect the repository integration "
+                            "in Sentry (Settings > Integrations), fix the name, or set ignore_missing_repos=True",
+                            missing,
+                        )
+                        raise
+                    self.log.warning("Sentry: %s; ignore_missing_repos=True: going on without these refs", missing)
+                    body.pop("refs")
+                    if method == "PUT" and not body:
+                        return None, None
+                    continue
+                if not is_commits_processing(exc):
+                    raise
+                ours = _try_number(context) > 1 or resent
+                if waits:
+                    wait = waits.pop(0)
+                    self.log.info("Sentry: release commits are being processed (409); sending again in %.0fs", wait)
+                    _sleep(wait)
+                    continue
+                if not ours:
+                    raise
+                self.log.warning(
+                    "Sentry: release commits are still being processed (409) after %.0fs; this is a retry, so "
+                    "the commits being applied are the ones an earlier attempt sent: accepted",
+                    sum(COMMIT_PROCESSING_WAITS),
+                )
+                return None, None
+
     def _ensure_deploy(self, context: Context, organization: str, version: str, spec: DeploySpec) -> dict[str, Any]:
         """Post the deploy unless an earlier attempt of this task instance already did."""
-        from airflow_provider_sentry.core.releases import find_matching_deploy, iso_timestamp
+        from airflow_provider_sentry.core.releases import find_matching_deploy, iso_timestamp, superseding_deploy
         from airflow_provider_sentry.exceptions import SentryServerError, SentryTransportError
 
         name = spec.name or _task_marker(context, self.task_id)
         started = spec.started or iso_timestamp(_now(), "deploy.started")
         pinned_start = spec.started  # the caller's own start identifies the deploy exactly
-        not_before = None if pinned_start else _run_start(context)
+        run_start = _run_start(context)
+        not_before = None if pinned_start else run_start
         path = self._release_path(organization, version, "deploys")
         body = {**spec.body(name=name), "dateStarted": started}
 
-        def existing() -> dict[str, Any] | None:
-            deploys = list(self.hook.paginate(path))
+        def listed() -> list[dict[str, Any]]:
+            return [dict(d) for d in self.hook.paginate(path)]
+
+        def mine(deploys: list[dict[str, Any]]) -> dict[str, Any] | None:
             match = find_matching_deploy(
                 deploys, environment=spec.environment, name=name, started=pinned_start, not_before=not_before
             )
             return dict(match) if match is not None else None
 
-        found = existing()
+        def hidden_by(deploys: list[dict[str, Any]], since: datetime | None) -> dict[str, Any] | None:
+            """A later deploy that may hide ours in Sentry's last-deploy-per-environment list."""
+            other = superseding_deploy(deploys, environment=spec.environment, name=name, since=since)
+            if other is None:
+                return None
+            release = self.hook.request("GET", self._release_path(organization, version)) or {}
+            if int(release.get("deployCount") or 0) <= len(deploys):
+                return None  # every deploy of the release is listed: ours is not hidden, it was not stored
+            self.log.warning(
+                "Sentry: deploy %r of %s to %s is not listed, but Sentry lists only the last deploy per project "
+                "and environment and deploy %s (%r) came since; ours may be hidden behind it, so no second "
+                "deploy is posted",
+                name,
+                version,
+                spec.environment,
+                other.get("id"),
+                other.get("name"),
+            )
+            return dict(other)
+
+        deploys = listed()
+        found = mine(deploys)
         if found is not None:
             self.log.info(
                 "Sentry: deploy %r to %s already exists (id %s); not posting another",
@@ -88,8 +181,13 @@ class _ReleaseOperator(BaseOperator):
                 found.get("id"),
             )
             return {"deploy": found, "created": False}
+        if _try_number(context) > 1:
+            other = hidden_by(deploys, run_start - CLOCK_SKEW if run_start else None)
+            if other is not None:
+                return {"deploy": None, "created": False, "superseded_by": other}
         last_error: Exception | None = None
         for attempt in range(1, DEPLOY_POST_ATTEMPTS + 1):
+            posted_at = _now()
             try:
                 deploy = self.hook.request("POST", path, json=body)
             except (SentryTransportError, SentryServerError) as exc:
@@ -97,10 +195,14 @@ class _ReleaseOperator(BaseOperator):
                 self.log.warning(
                     "Sentry: deploy POST attempt %d failed (%s); checking whether it was stored", attempt, exc
                 )
-                found = existing()
+                deploys = listed()
+                found = mine(deploys)
                 if found is not None:
                     self.log.info("Sentry: the deploy was stored despite the error (id %s)", found.get("id"))
                     return {"deploy": found, "created": True}
+                other = hidden_by(deploys, posted_at - CLOCK_SKEW)
+                if other is not None:
+                    return {"deploy": None, "created": False, "superseded_by": other}
                 continue
             self.log.info(
                 "Sentry: deploy %r of %s to %s created (id %s)", name, version, spec.environment, deploy.get("id")
@@ -108,6 +210,11 @@ class _ReleaseOperator(BaseOperator):
             return {"deploy": deploy, "created": True}
         assert last_error is not None
         raise last_error
+
+
+def _try_number(context: Context) -> int:
+    number = getattr(context.get("ti"), "try_number", 1)
+    return number if isinstance(number, int) else 1
 
 
 def _task_marker(context: Context, task_id: str) -> str:
@@ -130,20 +237,27 @@ def _run_start(context: Context) -> datetime | None:
 
 
 class CreateReleaseOperator(_ReleaseOperator):
-    """Create a release (or accept the existing one), optionally with commits, finalize and a deploy.
+    """Create a release (or accept the existing one), optionally with commits, finalize and deploys.
 
     :param version: the release version, any string Sentry allows. (templated)
-    :param projects: one or more project slugs (or ids); missing ones are added on retry. (templated)
+    :param projects: one or more project slugs or integer ids (sent as given: Sentry reads a string as
+        a slug); missing ones are added on retry. (templated)
     :param refs: ``"repo@from..to"`` / ``"repo@sha"`` strings as sentry-cli takes them, or
-        ``{"repository", "commit", "previousCommit"}`` dicts. (templated)
+        ``{"repository", "commit", "previousCommit"}`` dicts. Without a previous commit Sentry starts
+        from the previous release's commit itself. (templated)
     :param commits: explicit commit dicts (``id`` required). (templated)
     :param url: a URL for the release (e.g. the CI build). (templated)
     :param date_released: when it was released (finalizes it). (templated)
     :param finalize: ``True`` to finalize now, or a datetime. (templated)
-    :param deploy: ``{"environment", "name"?, "url"?, "started"?, "finished"?, "projects"?}``. (templated)
+    :param deploy: ``{"environment", "name"?, "url"?, "started"?, "finished"?, "projects"?}``, or a list
+        of them, one per environment. (templated)
+    :param ignore_missing_repos: when Sentry does not know a repository of ``refs`` (400 "Invalid
+        repository names"), log a warning and go on without those commits instead of failing. (templated)
     :param organization: organization slug; default: the connection's. (templated)
     :param sentry_conn_id: the Sentry connection. (templated)
-    :return: (XCom) ``{"release": <release JSON>, "created": bool, "deploy": <deploy JSON> | None}``.
+    :return: (XCom) ``{"release": <release JSON>, "created": bool, "deploy": <deploy result>}``: ``created``
+        is Sentry's 201 (created, or a project was added); ``deploy`` is None, the deploy JSON for a dict, or
+        a list of ``{"environment", "deploy", "created"}`` for a list.
     """
 
     template_fields: Sequence[str] = (
@@ -155,6 +269,7 @@ class CreateReleaseOperator(_ReleaseOperator):
         "date_released",
         "finalize",
         "deploy",
+        "ignore_missing_repos",
         "organization",
         "sentry_conn_id",
     )
@@ -169,7 +284,8 @@ class CreateReleaseOperator(_ReleaseOperator):
         url: str | None = None,
         date_released: Any = None,
         finalize: bool | datetime = False,
-        deploy: dict[str, Any] | None = None,
+        deploy: dict[str, Any] | list[dict[str, Any]] | None = None,
+        ignore_missing_repos: bool = False,
         organization: str | None = None,
         sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
@@ -183,31 +299,34 @@ class CreateReleaseOperator(_ReleaseOperator):
         self.date_released = date_released
         self.finalize = finalize
         self.deploy = deploy
+        self.ignore_missing_repos = ignore_missing_repos
         self.organization = organization
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_sentry.core.arguments import as_bool
         from airflow_provider_sentry.core.releases import (
             build_release_body,
             followup_update,
             normalize_commits,
             normalize_refs,
             release_date,
-            validate_deploy,
-            validate_projects,
+            validate_deploys,
+            validate_release_projects,
             validate_version,
         )
         from airflow_provider_sentry.core.urls import api_path
         from airflow_provider_sentry.exceptions import SentryInputError
 
         version = validate_version(self.version)
-        projects = validate_projects(self.projects)
+        projects = validate_release_projects(self.projects)
         refs = normalize_refs(self.refs)
         commits = normalize_commits(self.commits)
         if self.url is not None and not isinstance(self.url, str):
             raise SentryInputError("url", "must be a string")
         date_released = release_date(self.finalize, self.date_released, _now())
-        deploy = validate_deploy(self.deploy) if self.deploy else None
+        deploys = validate_deploys(self.deploy)
+        ignore_missing = as_bool(self.ignore_missing_repos, "ignore_missing_repos")
         organization = self._start(context, version)
 
         body = build_release_body(
@@ -218,22 +337,35 @@ class CreateReleaseOperator(_ReleaseOperator):
             url=self.url or None,
             date_released=date_released,
         )
-        response: SentryResponse = self.hook.request(
-            "POST", api_path("organizations", organization, "releases"), json=body, raw=True, idempotent=True
+        data, status = self._send_commits(
+            context,
+            "POST",
+            api_path("organizations", organization, "releases"),
+            body,
+            ignore_missing_repos=ignore_missing,
         )
-        release = response.data if isinstance(response.data, dict) else {}
-        created = response.status == 201
-        if response.status == 208:
+        release: dict[str, Any] = data if isinstance(data, dict) else {}
+        if status is None:  # accepted a 409: read the release as it is
+            release = self.hook.request("GET", self._release_path(organization, version)) or {}
+        if status == 208:
             self.log.info("Sentry: release %s already exists (208); treating as success", version)
-            update = followup_update(
-                release, refs=refs, commits=commits, url=self.url or None, date_released=date_released
-            )
-            if update:
-                release = self.hook.request("PUT", self._release_path(organization, version), json=update) or release
-        else:
-            self.log.info("Sentry: release %s created or extended (201) for %s", version, ", ".join(projects))
-        deployed = self._ensure_deploy(context, organization, version, deploy)["deploy"] if deploy else None
-        return {"release": release, "created": created, "deploy": deployed}
+        elif status == 201:
+            self.log.info("Sentry: release %s created or extended (201) for %s", version, projects)
+        # Decided from the release itself: a 201 for an existing release that gained a project
+        # ignored url and dateReleased just like a 208.
+        update = followup_update(release, url=self.url or None, date_released=date_released)
+        if update:
+            self.log.info("Sentry: release %s lacks %s after the POST; sending them as a PUT", version, sorted(update))
+            release = self.hook.request("PUT", self._release_path(organization, version), json=update) or release
+        results = [self._ensure_deploy(context, organization, version, spec) for spec in deploys]
+        deployed: Any = None
+        if isinstance(self.deploy, dict):
+            deployed = results[0]["deploy"]
+        elif results:
+            deployed = [
+                {"environment": spec.environment, **result} for spec, result in zip(deploys, results, strict=True)
+            ]
+        return {"release": release, "created": status == 201, "deploy": deployed}
 
 
 class SetCommitsOperator(_ReleaseOperator):
@@ -243,12 +375,20 @@ class SetCommitsOperator(_ReleaseOperator):
     :param version: the release version. (templated)
     :param refs: ``"repo@from..to"`` strings or ref dicts (Sentry fetches the commits). (templated)
     :param commits: explicit commit dicts instead of refs. (templated)
+    :param ignore_missing_repos: warn and go on when Sentry does not know a repository. (templated)
     :param organization: organization slug; default: the connection's. (templated)
     :param sentry_conn_id: the Sentry connection. (templated)
     :return: (XCom) the release JSON.
     """
 
-    template_fields: Sequence[str] = ("version", "refs", "commits", "organization", "sentry_conn_id")
+    template_fields: Sequence[str] = (
+        "version",
+        "refs",
+        "commits",
+        "ignore_missing_repos",
+        "organization",
+        "sentry_conn_id",
+    )
 
     def __init__(
         self,
@@ -256,6 +396,7 @@ class SetCommitsOperator(_ReleaseOperator):
         version: str,
         refs: Any = None,
         commits: Any = None,
+        ignore_missing_repos: bool = False,
         organization: str | None = None,
         sentry_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
@@ -264,10 +405,12 @@ class SetCommitsOperator(_ReleaseOperator):
         self.version = version
         self.refs = refs
         self.commits = commits
+        self.ignore_missing_repos = ignore_missing_repos
         self.organization = organization
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_sentry.core.arguments import as_bool
         from airflow_provider_sentry.core.releases import normalize_commits, normalize_refs, validate_version
         from airflow_provider_sentry.exceptions import SentryInputError
 
@@ -276,13 +419,18 @@ class SetCommitsOperator(_ReleaseOperator):
         commits = normalize_commits(self.commits)
         if not refs and not commits:
             raise SentryInputError("refs", "give refs ('repo@from..to') or commits")
+        ignore_missing = as_bool(self.ignore_missing_repos, "ignore_missing_repos")
         organization = self._start(context, version)
         body: dict[str, Any] = {}
         if refs:
             body["refs"] = refs
         if commits:
             body["commits"] = commits
-        release: dict[str, Any] = self.hook.request("PUT", self._release_path(organization, version), json=body)
+        path = self._release_path(organization, version)
+        data, status = self._send_commits(context, "PUT", path, body, ignore_missing_repos=ignore_missing)
+        release: dict[str, Any] = data if status is not None and isinstance(data, dict) else {}
+        if status is None:
+            release = self.hook.request("GET", path) or {}
         self.log.info("Sentry: set %d ref(s), %d commit(s) on release %s", len(refs), len(commits), version)
         return release
 

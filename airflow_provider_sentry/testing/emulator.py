@@ -325,6 +325,28 @@ class SentryEmulator:
     def add_environment(self, name: str) -> None:
         self._app.environments.add(name)
 
+    # -- release commit processing and the proxy's request-line limit ---------------------------------------------
+
+    def set_commit_processing(self, seconds: float) -> None:
+        """Make a refs fetch hold the release's commit lock this long (0 = instant, the default); meanwhile a
+        POST/PUT with commits or refs answers 409 "Release commits are currently being processed"."""
+        with self._state.lock:
+            self._state.commit_processing_seconds = max(0.0, float(seconds))
+
+    def finish_commit_processing(self, version: str | None = None) -> None:
+        """End the commit fetch of one release (or all) now: its commits land, the lock is released."""
+        from airflow_provider_sentry.testing.releases import finish_processing
+
+        with self._state.lock:
+            for release in self._state.releases.values():
+                if version is None or release.version == version:
+                    finish_processing(release)
+
+    def limit_request_line(self, max_bytes: int | None = 8192) -> None:
+        """Answer 414 to a request line longer than ``max_bytes``, as a default nginx in front of self-hosted
+        Sentry does (``large_client_header_buffers 4 8k``); None turns the limit off (the default)."""
+        self._app.max_request_line = max_bytes
+
     # -- inspection -----------------------------------------------------------------------------------------------
 
     def _issue_json(self, issue: Issue) -> dict[str, Any]:
@@ -349,7 +371,11 @@ class SentryEmulator:
 
     @property
     def releases(self) -> list[dict[str, Any]]:
+        from airflow_provider_sentry.testing.releases import settle_commits
+
         with self._state.lock:
+            for release in self._state.releases.values():
+                settle_commits(release)
             return [
                 {**serialize_release(self._state, r), "commits": [asdict(c) for c in r.commits], "refs": list(r.refs)}
                 for r in sorted(self._state.releases.values(), key=lambda r: r.id)

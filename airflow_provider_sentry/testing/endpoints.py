@@ -36,9 +36,11 @@ from airflow_provider_sentry.testing.paginator import (
 from airflow_provider_sentry.testing.releases import (
     create_deploy,
     create_release,
+    listed_deploys,
     serialize_commit,
     serialize_deploy,
     serialize_release,
+    settle_commits,
     update_release,
 )
 from airflow_provider_sentry.testing.search import QueryError, parse_query
@@ -159,7 +161,7 @@ def _offset_page(ctx: Ctx, items: Sequence[Any], serialize: Callable[[Any], Any]
     return ctx.paginated(result, [serialize(item) for item in result.results])
 
 
-def _issue_json(ctx: Ctx, issue: Issue, *, detailed: bool = False) -> dict[str, Any]:
+def _issue_json(ctx: Ctx, issue: Issue, *, detailed: bool = False, with_stats: bool = True) -> dict[str, Any]:
     project = ctx.app.state.project_by_id(issue.project_id)
     assert project is not None
     return serialize_issue(
@@ -169,6 +171,7 @@ def _issue_json(ctx: Ctx, issue: Issue, *, detailed: bool = False) -> dict[str, 
         organization=ctx.app.state.organization_slug,
         now=ctx.now,
         detailed=detailed,
+        with_stats=with_stats,
     )
 
 
@@ -474,9 +477,33 @@ def list_org_issues(ctx: Ctx, org: str) -> Answer:
             wanted = [int(value) for value in ctx.getlist("group")]
         except ValueError:
             raise ApiError(400, {"detail": "Group ids must be integers"}) from None
-        return json_answer(200, [_issue_json(ctx, issue) for issue in _groups_by_id(ctx, wanted, project_ids)])
+        found = _groups_by_id(ctx, wanted, project_ids)
+        return json_answer(200, _stream_issues(ctx, found))
     result = _issue_search(ctx, project_ids, project_endpoint=False, limit=limit)
-    return ctx.paginated(result, [_issue_json(ctx, issue) for issue in result.results])
+    return ctx.paginated(result, _stream_issues(ctx, result.results))
+
+
+SEEN_STATS = ("count", "userCount", "firstSeen", "lastSeen")
+
+
+def _stream_issues(ctx: Ctx, issues: Sequence[Issue]) -> list[dict[str, Any]]:
+    """``StreamGroupSerializerSnuba.serialize``: ``collapse=base`` keeps only the id, the seen stats and
+    isUnhandled; ``collapse=stats`` drops stats, lifetime and filtered; ``collapse=lifetime``/``filtered``
+    drop one of them; ``groupStatsPeriod=""`` (no stats period) drops ``stats`` alone."""
+    collapse = set(ctx.getlist("collapse"))
+    gone = ["stats", "lifetime", "filtered"] if "stats" in collapse else []
+    gone += [name for name in ("lifetime", "filtered") if name in collapse]
+    if ctx.get("groupStatsPeriod") == "":
+        gone.append("stats")
+    out = []
+    for issue in issues:
+        data = _issue_json(ctx, issue, with_stats="stats" not in gone)
+        if "base" in collapse:
+            data = {key: data[key] for key in ("id", *SEEN_STATS, "isUnhandled", "stats", "lifetime", "filtered")}
+        for key in gone:
+            data.pop(key, None)
+        out.append(data)
+    return out
 
 
 def list_project_issues(ctx: Ctx, org: str, project: str) -> Answer:
@@ -491,8 +518,10 @@ def list_project_issues(ctx: Ctx, org: str, project: str) -> Answer:
 
 def _groups_by_id(ctx: Ctx, ids: Sequence[int], project_ids: Sequence[int]) -> list[Issue]:
     """``get_group_list``: rows in the org and the selected projects (Postgres: late indexing does not hide them)."""
+    issues, projects = ctx.app.state.issues, set(project_ids)
     with ctx.app.state.lock:
-        return [i for i in ctx.app.state.issues.values() if i.id in set(ids) and i.project_id in project_ids]
+        found = (issues.get(issue_id) for issue_id in set(ids))
+        return sorted((i for i in found if i is not None and i.project_id in projects), key=lambda i: i.id)
 
 
 def _bulk(ctx: Ctx, ids: list[int], project_ids: list[int], *, project_endpoint: bool) -> Answer:
@@ -604,6 +633,8 @@ def list_issue_events(ctx: Ctx, org: str, issue_id: str) -> Answer:
 def _release(ctx: Ctx, org: str, version: str) -> Release:
     _org(ctx, org)
     release = ctx.app.state.releases.get(unquote(version))
+    if release is not None:
+        settle_commits(release)
     if release is None:
         raise ApiError(404, NOT_FOUND)
     return release
@@ -668,10 +699,7 @@ def post_deploy(ctx: Ctx, org: str, version: str) -> Answer:
 
 def list_deploys(ctx: Ctx, org: str, version: str) -> Answer:
     release = _release(ctx, org, version)
-    with ctx.app.state.lock:
-        deploys = [d for d in ctx.app.state.deploys if d.release_version == release.version]
-    deploys.sort(key=lambda d: (d.date_finished, d.id), reverse=True)
-    return _offset_page(ctx, deploys, serialize_deploy)
+    return _offset_page(ctx, listed_deploys(ctx.app.state, release), serialize_deploy)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -3,11 +3,20 @@
 Sources: getsentry/sentry ``src/sentry/releases/endpoints/organization_releases.py`` (201 vs 208),
 ``organization_release_details.py`` (PUT: truthy fields only, ``refs: []`` clears commits),
 ``release_deploys.py`` and ``src/sentry/models/release.py`` ``Release.is_valid_version``.
+
+* POST is ``get_or_create``: ``ref``/``url``/``dateReleased``/``status`` are creation defaults, ignored for an
+  existing release; new projects are attached (201) and commits/refs are applied on every POST, 208 included.
+* A refs fetch holds the release's commit lock for ``state.commit_processing_seconds`` (0 = instant). A POST or
+  PUT carrying commits/refs meanwhile is a 409 "Release commits are currently being processed", after the
+  release was created and its projects attached (those writes are not rolled back).
+* The deploy list holds each project/environment's LAST deploy (``ReleaseProjectEnvironment.last_deploy_id``),
+  not every deploy; ``deployCount`` counts them all.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -19,6 +28,7 @@ BAD_RELEASE_CHARS = "\r\n\f\x0c\t/\\"
 MAX_VERSION_LENGTH = 200
 ENVIRONMENT_NAME_PATTERN = re.compile(r"^[^\n\r\f\/]*$")
 ENVIRONMENT_NAME_MAX_LENGTH = 64
+COMMITS_PROCESSING = "Release commits are currently being processed"
 
 
 def is_valid_version(value: str | None) -> bool:
@@ -81,21 +91,64 @@ def _commits_from(data: Mapping[str, Any]) -> list[Commit]:
     return commits
 
 
-def _commits_from_refs(state: EmulatorState, refs: Any) -> list[Commit]:
-    """Refs name a known repository and a head commit (``prev..cur`` ranges allowed): the head is recorded."""
+def _check_ref_shapes(refs: Any) -> None:
+    """The serializer part of refs: a list of ``{repository, commit}`` (checked before anything is written)."""
     if not isinstance(refs, list):
         raise ApiError(400, {"refs": ['Expected a list of items but got type "dict".']})
-    known = {repo.name for repo in state.repos}
-    unknown = sorted({str(r.get("repository")) for r in refs if isinstance(r, Mapping)} - known)
-    if unknown:
-        raise ApiError(400, {"refs": [f"Invalid repository names: {','.join(unknown)}"]})
-    commits = []
     for ref in refs:
         if not isinstance(ref, Mapping) or not ref.get("commit"):
             raise ApiError(400, {"refs": [{"commit": ["This field is required."]}]})
-        head = str(ref["commit"]).split("..")[-1]
-        commits.append(Commit(head, str(ref["repository"]), None, None, None, now_utc()))
-    return commits
+
+
+def _commits_from_refs(state: EmulatorState, refs: Any) -> list[Commit]:
+    """``set_refs``: refs name a known repository (else InvalidRepository, a 400 raised AFTER the release was
+    created and its projects attached) and a head commit (``prev..cur`` ranges allowed): the head is recorded."""
+    _check_ref_shapes(refs)
+    known = {repo.name for repo in state.repos}
+    unknown = sorted({str(r.get("repository")) for r in refs} - known)
+    if unknown:
+        raise ApiError(400, {"refs": [f"Invalid repository names: {','.join(unknown)}"]})
+    return [
+        Commit(str(ref["commit"]).split("..")[-1], str(ref["repository"]), None, None, None, now_utc()) for ref in refs
+    ]
+
+
+def _release_project(state: EmulatorState, value: Any) -> Any:
+    """A JSON integer is a project id, a string a slug (``"3"`` is the slug "3", not project 3)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return state.project_by_id(value)
+    return state.project_by_slug(value) if isinstance(value, str) else None
+
+
+def settle_commits(release: Release, now: float | None = None) -> None:
+    """Land the commits of a finished fetch (called before every read or write of the release)."""
+    if release.pending_commits is not None and (now or time.time()) >= release.processing_until:
+        release.commits, release.refs = release.pending_commits, release.pending_refs
+        release.pending_commits, release.pending_refs = None, []
+
+
+def is_processing(release: Release) -> bool:
+    settle_commits(release)
+    return release.pending_commits is not None
+
+
+def finish_processing(release: Release) -> None:
+    release.processing_until = 0.0
+    settle_commits(release)
+
+
+def _apply_commits(
+    state: EmulatorState, release: Release, commits: list[Commit], ref_commits: list[Commit], refs: Any
+) -> None:
+    """Explicit commits apply at once; refs start a fetch that holds the lock for the processing window."""
+    if commits:
+        release.commits = commits
+    elif ref_commits:
+        if state.commit_processing_seconds > 0:
+            release.pending_commits, release.pending_refs = ref_commits, list(refs)
+            release.processing_until = time.time() + state.commit_processing_seconds
+        else:
+            release.commits, release.refs = ref_commits, list(refs)
 
 
 def create_release(state: EmulatorState, data: Any, *, user_agent: str | None) -> tuple[int, Release]:
@@ -109,12 +162,13 @@ def create_release(state: EmulatorState, data: Any, *, user_agent: str | None) -
             400, {"projects": ["This field is required." if projects_in is None else "This list may not be empty."]}
         )
     with state.lock:
-        projects = [state.project_by_id_or_slug(p) for p in projects_in]
+        projects = [_release_project(state, p) for p in projects_in]
         if any(p is None for p in projects):
             raise ApiError(400, {"projects": ["Invalid project ids or slugs"]})
         project_ids = [p.id for p in projects if p is not None]
         commits = _commits_from(data)
-        ref_commits = _commits_from_refs(state, data["refs"]) if data.get("refs") else []
+        if data.get("refs"):
+            _check_ref_shapes(data["refs"])
         date_released = _parse_dt("dateReleased", data.get("dateReleased"))
         release = state.releases.get(version)
         created = release is None
@@ -130,15 +184,15 @@ def create_release(state: EmulatorState, data: Any, *, user_agent: str | None) -
                 date_started=_parse_dt("dateStarted", data.get("dateStarted")),
                 owner=data.get("owner"),
                 user_agent=user_agent,
+                status=str(data.get("status") or "open"),
             )
             state.releases[version] = release
         new_projects = [pid for pid in dict.fromkeys(project_ids) if pid not in release.project_ids]
         release.project_ids.extend(new_projects)
-        if commits:
-            release.commits = commits
-        elif ref_commits:
-            release.commits = ref_commits
-            release.refs = list(data["refs"])
+        if (commits or data.get("refs")) and is_processing(release):
+            raise ApiError(409, {"detail": COMMITS_PROCESSING})
+        ref_commits = _commits_from_refs(state, data["refs"]) if data.get("refs") and not commits else []
+        _apply_commits(state, release, commits, ref_commits, data.get("refs"))
         status = 208 if not created and not new_projects else 201
         return status, release
 
@@ -153,7 +207,8 @@ def update_release(state: EmulatorState, release: Release, data: Any) -> Release
     with state.lock:
         commits = _commits_from(data) if data.get("commits") else None
         refs = data.get("refs")
-        ref_commits = _commits_from_refs(state, refs) if refs else None
+        if refs:
+            _check_ref_shapes(refs)
         if data.get("ref"):
             release.ref = str(data["ref"])
         if data.get("url"):
@@ -162,11 +217,11 @@ def update_release(state: EmulatorState, release: Release, data: Any) -> Release
             release.date_released = date_released
         if data.get("status"):
             release.status = str(data["status"])
-        if commits is not None:
-            release.commits = commits
-        elif ref_commits is not None:
-            release.commits = ref_commits
-            release.refs = list(refs or [])
+        if (commits or refs) and is_processing(release):
+            raise ApiError(409, {"detail": COMMITS_PROCESSING})
+        ref_commits = _commits_from_refs(state, refs) if refs and commits is None else None
+        if commits is not None or ref_commits is not None:
+            _apply_commits(state, release, commits or [], ref_commits or [], refs or [])
         elif refs == [] and not data.get("headCommits"):
             release.commits = []
             release.refs = []
@@ -220,6 +275,21 @@ def create_deploy(state: EmulatorState, release: Release, data: Any) -> Deploy:
         return deploy
 
 
+def listed_deploys(state: EmulatorState, release: Release) -> list[Deploy]:
+    """``release_deploys.get``: the last deploy of each project/environment, newest ``dateFinished`` first."""
+    last: dict[tuple[int, str], Deploy] = {}
+    with state.lock:
+        for deploy in state.deploys:
+            if deploy.release_version != release.version:
+                continue
+            for project_id in deploy.project_ids:
+                key = (project_id, deploy.environment)
+                if key not in last or deploy.id > last[key].id:
+                    last[key] = deploy
+    unique = {deploy.id: deploy for deploy in last.values()}
+    return sorted(unique.values(), key=lambda d: (d.date_finished, d.id), reverse=True)
+
+
 def serialize_deploy(deploy: Deploy) -> dict[str, Any]:
     return {
         "id": str(deploy.id),
@@ -250,6 +320,7 @@ def _short_version(version: str) -> str:
 def serialize_release(state: EmulatorState, release: Release) -> dict[str, Any]:
     """Release JSON per the OpenAPI schema: ``id`` is an int, project ids are ints, deploy id a string."""
     with state.lock:
+        settle_commits(release)
         deploys = [d for d in state.deploys if d.release_version == release.version]
         last_deploy = max(deploys, key=lambda d: (d.date_finished, d.id)) if deploys else None
         projects = []

@@ -36,6 +36,10 @@ from airflow_provider_sentry.testing.issues import ApiError
 from airflow_provider_sentry.testing.ratelimit import RateLimiter, too_many_requests_body
 from airflow_provider_sentry.testing.state import EmulatorState
 
+REQUEST_URI_TOO_LARGE_HTML = (
+    b"<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
+    b"<center><h1>414 Request-URI Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
 EXPOSE_HEADERS = "X-Sentry-Error, X-Sentry-Direct-Hit, X-Hits, X-Max-Hits, Endpoint, Retry-After, Link"
 
 
@@ -105,6 +109,7 @@ class EmulatorApp:
         if empty_result_mode not in ("empty_result", "echo"):
             raise ValueError("empty_result_mode must be 'empty_result' or 'echo'")
         self.state = state
+        self.max_request_line: int | None = None  # nginx-like 414 above this many bytes (None: no limit)
         self.tokens = TokenBook()
         self.faults = FaultBook()
         self.limiter = RateLimiter()
@@ -241,6 +246,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
     protocol_version = "HTTP/1.1"
     server_version = "SentryEmulator/1.0"
+    # TCP_NODELAY, as nginx's default: headers and body go out as two writes, and with Nagle on, the body would
+    # wait for the client's delayed ACK (40 ms) on every keep-alive request after the first few.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         return
@@ -285,6 +293,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         record = app.log.open(self.command, parts.path, parse_qsl(parts.query, keep_blank_values=True), headers, body)
+        if app.max_request_line is not None and len(self.requestline.encode()) > app.max_request_line:
+            record.status = 414
+            self._send(414, {"Content-Type": "text/html"}, REQUEST_URI_TOO_LARGE_HTML, truncate=False)
+            return
         for callback in list(app.callbacks):
             callback(record)
         fault = app.faults.take(record.number, record.method, record.path)

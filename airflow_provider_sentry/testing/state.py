@@ -165,6 +165,10 @@ class Release:
     commits: list[Commit] = field(default_factory=list)
     refs: list[dict[str, Any]] = field(default_factory=list)
     user_agent: str | None = None
+    # commit fetch in progress (Sentry's set_commits lock): what lands, and when (time.time())
+    pending_commits: list[Commit] | None = None
+    pending_refs: list[dict[str, Any]] = field(default_factory=list)
+    processing_until: float = 0.0
 
 
 @dataclass
@@ -182,6 +186,7 @@ class EmulatorState:
     repos: list[Repo] = field(default_factory=list)
     crons: CronBook = field(default_factory=CronBook)  # monitors and check-ins (testing/monitors.py)
     date_created: datetime = field(default_factory=now_utc)
+    commit_processing_seconds: float = 0.0  # how long a refs fetch holds the release's commit lock
     _next_issue_id: int = 1000001
     _next_release_id: int = 1
     _next_deploy_id: int = 1

@@ -9,20 +9,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_sentry.core.issue_updates import (
+    LEAN_LISTING,
     MAX_IDS_PER_REQUEST,
+    REQUEST_LINE_LIMIT,
     Batch,
     already_applied,
     build_issue_change,
     build_selection,
     guard_query,
+    lookup_chunks,
     lookup_params,
     mutation_params,
     needs_project_lookup,
     normalize_issue_ids,
     plan_batches,
     project_ids_for,
+    query_budget,
     search_params,
 )
+from airflow_provider_sentry.core.urls import build_url
 from airflow_provider_sentry.core.web_urls import issues_url, release_url
 from airflow_provider_sentry.exceptions import SentryInputError
 
@@ -160,11 +165,27 @@ def test_already_applied_only_for_bare_status_changes() -> None:
 
 
 # -- batches and the guard -------------------------------------------------------------------------
-def test_batches_hold_at_most_100_ids() -> None:
-    issues = [issue(i) for i in range(1, 251)]
-    batches = plan_batches(issues, build_issue_change(status="resolved"), limit=10_000)
-    assert [len(b.issue_ids) for b in batches] == [100, 100, 50]
-    assert [i for b in batches for i in b.issue_ids] == [str(i) for i in range(1, 251)]
+def test_batches_fit_the_request_line_and_1000_ids() -> None:
+    ten_digits = [issue(4_000_000_000 + i) for i in range(1000)]
+    batches = plan_batches(ten_digits, build_issue_change(status="resolved"), limit=10_000)
+    assert [len(b.issue_ids) for b in batches] == [509, 491]
+    assert [i for b in batches for i in b.issue_ids] == [str(4_000_000_000 + i) for i in range(1000)]
+    small = plan_batches([issue(i) for i in range(1, 2501)], build_issue_change(status="resolved"), limit=10_000)
+    assert len(small[0].issue_ids) == 1000  # short ids: Sentry's 1,000-id cap binds first
+    base = "https://sentry.example.com"
+    for batch in batches:
+        line = f"PUT {build_url(base, 'organizations/acme/issues/', mutation_params(batch))[len(base) :]} HTTP/1.1"
+        assert len(line) <= REQUEST_LINE_LIMIT
+
+
+def test_lookups_fit_the_request_line() -> None:
+    ids = [str(4_000_000_000 + i) for i in range(1000)]
+    budget = query_budget("https://sentry.example.com/prefix", "organizations/acme/issues/", "GET")
+    chunks = lookup_chunks(ids, ["2", "3"], budget=budget)
+    assert [i for c in chunks for i in c] == ids and len(chunks) == 3
+    for chunk in chunks:
+        query = build_url("https://x", "organizations/acme/issues/", lookup_params(chunk, ["2", "3"]))
+        assert len("GET /prefix" + query[len("https://x") :] + " HTTP/1.1") <= REQUEST_LINE_LIMIT
 
 
 @given(st.lists(st.tuples(st.integers(1, 10**6), st.sampled_from(["2", "3", "4"])), unique_by=lambda t: t[0]))
@@ -187,13 +208,13 @@ def test_batches_respect_the_limit_and_skip_issues_already_resolved() -> None:
 
 def test_every_mutation_is_pinned_to_its_ids_and_projects() -> None:
     params = mutation_params(Batch(("11", "12"), ("2",)))
-    assert params == [("id", "11"), ("id", "12"), ("project", "2"), ("query", "issue.id:[11,12]")]
-    assert guard_query(["5"]) == "issue.id:[5]"
+    assert params == [("id", "11"), ("id", "12"), ("project", "2"), ("query", "issue.id:[0]")]
+    assert guard_query() == "issue.id:[0]"  # matches no issue: group ids start at 1
 
 
 def test_listing_params() -> None:
-    assert lookup_params(["1", "2"], ["3"]) == [("group", "1"), ("group", "2"), ("project", "3")]
-    assert lookup_params(["1"], []) == [("group", "1"), ("project", "-1")]
+    assert lookup_params(["1", "2"], ["3"]) == [("group", "1"), ("group", "2"), ("project", "3"), *LEAN_LISTING]
+    assert lookup_params(["1"], []) == [("group", "1"), ("project", "-1"), *LEAN_LISTING]
     sel = build_selection(issue_ids=None, query="is:unresolved", projects=None, environments=["prod"], max_issues=None)
     assert search_params(sel, ["2"]) == [
         ("query", "is:unresolved"),
@@ -201,6 +222,7 @@ def test_listing_params() -> None:
         ("limit", "100"),
         ("project", "2"),
         ("environment", "prod"),
+        *LEAN_LISTING,
     ]
 
 
@@ -229,3 +251,14 @@ def test_self_hosted_links() -> None:
     assert issues_url("http://127.0.0.1:5000", "acme", issue_ids=["7", "8"], environments=["prod"]) == (
         "http://127.0.0.1:5000/organizations/acme/issues/?query=issue.id:[7,8]&environment=prod"
     )
+
+
+def test_1000_ten_digit_ids_take_5_requests_on_sentry_io() -> None:
+    ids = [str(4_000_000_000 + i) for i in range(1000)]
+    path = "organizations/acme/issues/"
+    lookups = lookup_chunks(ids, [], budget=query_budget("https://sentry.io", path, "GET"))
+    change = build_issue_change(status="resolved")
+    puts = plan_batches(
+        [issue(int(i)) for i in ids], change, limit=10_000, budget=query_budget("https://sentry.io", path)
+    )
+    assert (len(lookups), len(puts)) == (3, 2)

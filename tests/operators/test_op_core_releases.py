@@ -90,6 +90,9 @@ def test_environment_allows_tabs_and_spaces_like_sentry() -> None:
 
 def test_projects_are_required_and_deduplicated() -> None:
     assert validate_projects(["backend", "backend", 3]) == ["backend", "3"]
+    from airflow_provider_sentry.core.releases import validate_release_projects
+
+    assert validate_release_projects(["backend", "backend", 3, 3, " 4 "]) == ["backend", 3, "4"]  # ints stay ints
     assert validate_projects("backend") == ["backend"]
     with pytest.raises(SentryInputError, match="at least one"):
         validate_projects([])
@@ -175,11 +178,11 @@ def test_release_body_leaves_out_empty_parts() -> None:
 
 def test_followup_after_208_only_sends_what_is_missing() -> None:
     existing = {"version": "1.0", "url": "https://ci/1", "dateReleased": None}
-    assert followup_update(existing, refs=[], commits=[], url="https://ci/1", date_released=None) == {}
-    update = followup_update(existing, refs=[], commits=[], url="https://ci/2", date_released="2026-01-01T00:00:00Z")
+    assert followup_update(existing, url="https://ci/1", date_released=None) == {}
+    update = followup_update(existing, url="https://ci/2", date_released="2026-01-01T00:00:00Z")
     assert update == {"url": "https://ci/2", "dateReleased": "2026-01-01T00:00:00Z"}
     finalized = {**existing, "dateReleased": "2025-01-01T00:00:00Z"}
-    assert followup_update(finalized, refs=[], commits=[], url=None, date_released="2026-01-01T00:00:00Z") == {}
+    assert followup_update(finalized, url=None, date_released="2026-01-01T00:00:00Z") == {}
 
 
 def test_deploy_validation_and_body() -> None:
@@ -222,3 +225,44 @@ def test_find_matching_deploy() -> None:
     assert pinned is not None and pinned["id"] == "1"
     assert find_matching_deploy(deploys, environment="prod", name="other") is None
     assert find_matching_deploy(deploys, environment="prod", name="n", not_before=NOW + timedelta(1)) is None
+
+
+def test_deploys_one_or_several_also_rendered() -> None:
+    from airflow_provider_sentry.core.releases import validate_deploys
+
+    assert [d.environment for d in validate_deploys({"environment": "prod"})] == ["prod"]
+    assert [d.environment for d in validate_deploys([{"environment": "a"}, {"environment": "b"}])] == ["a", "b"]
+    assert [d.environment for d in validate_deploys("[{'environment': 'a'}, {'environment': 'b'}]")] == ["a", "b"]
+    assert [d.environment for d in validate_deploys('{"environment": "prod"}')] == ["prod"]
+    assert validate_deploys(None) == [] and validate_deploys("") == []
+    with pytest.raises(SentryInputError, match=r"deploy\[1\]\.environment"):
+        validate_deploys([{"environment": "a"}, {"environment": "a"}])
+    with pytest.raises(SentryInputError, match="deploy"):
+        validate_deploys("production")
+
+
+def test_superseding_deploy_is_another_deploy_of_the_environment_since_a_time() -> None:
+    from airflow_provider_sentry.core.releases import superseding_deploy
+
+    deploys = [
+        {"environment": "prod", "name": "ours", "dateFinished": "2026-01-01T10:00:00Z"},
+        {"environment": "staging", "name": "x", "dateFinished": "2026-01-01T12:00:00Z"},
+        {"environment": "prod", "name": "theirs", "dateFinished": "2026-01-01T11:00:00Z"},
+    ]
+    since = datetime(2026, 1, 1, 10, 30, tzinfo=UTC)
+    found = superseding_deploy(deploys, environment="prod", name="ours", since=since)
+    assert found is not None and found["name"] == "theirs"
+    assert superseding_deploy(deploys, environment="prod", name="ours", since=since + timedelta(hours=1)) is None
+    assert superseding_deploy(deploys[:1], environment="prod", name="ours", since=None) is None
+
+
+def test_sentry_errors_that_the_release_operators_handle() -> None:
+    from airflow_provider_sentry.core.releases import invalid_repositories, is_commits_processing
+    from airflow_provider_sentry.exceptions import SentryBadRequestError, SentryConflictError
+
+    busy = SentryConflictError("x", status=409, detail="Release commits are currently being processed")
+    assert is_commits_processing(busy)
+    assert not is_commits_processing(SentryConflictError("x", status=409, detail="Could not create the release"))
+    missing = SentryBadRequestError("x", status=400, body={"refs": ["Invalid repository names: acme/nope"]})
+    assert invalid_repositories(missing) == "Invalid repository names: acme/nope"
+    assert invalid_repositories(SentryBadRequestError("x", status=400, body={"version": ["bad"]})) is None

