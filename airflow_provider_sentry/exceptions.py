@@ -2,16 +2,19 @@
 
 Every error from Sentry carries the HTTP status, Sentry's ``detail`` and ``errorId`` so a
 failed task log says what Sentry said. None of them ever contains the secret.
+
+This module imports nothing from Airflow: the sans-I/O core raises these, and the core must load
+without Airflow (as h11 loads without any framework). Airflow fails a task on any exception, so
+the base is ``Exception``; where Airflow must treat one specially (no retries), the operator that
+raises it adds the Airflow base class (see ``sensors/releases.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_sentry._compat import AirflowException, AirflowFailException
 
-
-class SentryError(AirflowException):
+class SentryError(Exception):
     """Base class of every error this provider raises."""
 
 
@@ -99,9 +102,10 @@ class SentryResponseError(SentryError):
     """Sentry answered with a success status but a body this provider cannot read (a proxy, a changed API)."""
 
 
-class SentryReleaseUnhealthyError(SentryError, AirflowFailException):
-    """The release health gate judged the release unhealthy. Fails the task without retries, so a
-    ``trigger_rule="one_failed"`` rollback runs at once."""
+class SentryReleaseUnhealthyError(SentryError):
+    """The release health gate judged the release unhealthy. ``ReleaseHealthSensor`` raises it as an
+    ``AirflowFailException`` too, so the task fails without retries and a ``trigger_rule="one_failed"``
+    rollback runs at once."""
 
 
 class SentryUnexpectedResponseError(SentryServerError, SentryResponseError):

@@ -202,8 +202,8 @@ class ReleaseHealthSensor(BaseSensorOperator):
 
     def _fail(self, message: str) -> NoReturn:
         from airflow_provider_sentry._compat import AirflowSkipException
-        from airflow_provider_sentry.exceptions import SentryReleaseUnhealthyError
+        from airflow_provider_sentry.sensors.release_failure import ReleaseUnhealthyFailure
 
         if self.soft_fail:
             raise AirflowSkipException(message)
-        raise SentryReleaseUnhealthyError(message)
+        raise ReleaseUnhealthyFailure(message)
