@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from airflow_provider_sentry.core.urls import is_loopback
+from airflow_provider_sentry.core.api_urls import is_loopback
 from airflow_provider_sentry.exceptions import SentryConfigError
 
 SENTRY_VERSION = 7

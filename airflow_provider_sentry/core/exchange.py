@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from airflow_provider_sentry.core.api_urls import QueryParams, build_url, check_relative_path, same_origin
 from airflow_provider_sentry.core.errors import (
     clip,
     decode_body,
@@ -47,7 +48,6 @@ from airflow_provider_sentry.core.headers import Headers
 from airflow_provider_sentry.core.page import SentryResponse
 from airflow_provider_sentry.core.ratelimit import RateLimitBook, RateLimitInfo, retry_after_seconds
 from airflow_provider_sentry.core.settings import SentrySettings
-from airflow_provider_sentry.core.urls import QueryParams, build_url, check_relative_path, same_origin
 from airflow_provider_sentry.exceptions import (
     SentryApiError,
     SentryRedirectError,

@@ -310,7 +310,7 @@ def _project_of(issue: Mapping[str, Any]) -> str:
 
 
 def _param_length(key: str, value: str) -> int:
-    """Bytes of ``&key=value`` in the query string, encoded as ``core.urls.build_url`` does."""
+    """Bytes of ``&key=value`` in the query string, encoded as ``core.api_urls.build_url`` does."""
     return len(key) + len(quote(value, safe=":,")) + 2
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.errors import clip, shape_of, unexpected_response
 from airflow_provider_sentry.core.headers import Headers
-from airflow_provider_sentry.core.links import PageLink, parse_link_header_checked
+from airflow_provider_sentry.core.link_header import PageLink, parse_link_header_checked
 from airflow_provider_sentry.exceptions import SentryPaginationError, SentryUnexpectedResponseError
 
 #: the most pages one listing follows (100,000 rows at Sentry's 100 per page) unless told otherwise.

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from airflow_provider_sentry.core.api_urls import api_path
 from airflow_provider_sentry.core.issue_updates import needs_project_lookup, project_ids_for
 from airflow_provider_sentry.core.page import Page, PageTrail, item_field
-from airflow_provider_sentry.core.urls import api_path
 from airflow_provider_sentry.core.watch import DeliveredBatch, WatchSpec, WatchState, issue_order
 from airflow_provider_sentry.defaults import DEFAULT_OVERLAP_MS as DEFAULT_OVERLAP_MS  # re-exported for drivers
 from airflow_provider_sentry.defaults import MAX_ISSUES_LIMIT

@@ -23,13 +23,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_sentry.core.api_urls import api_path
 from airflow_provider_sentry.core.arguments import as_fraction, as_non_negative_int, as_positive_int
 from airflow_provider_sentry.core.issue_updates import project_ids_for
 from airflow_provider_sentry.core.page import Page
 from airflow_provider_sentry.core.poll import TRANSIENT_ERRORS, PageRequest
 from airflow_provider_sentry.core.releases import parse_timestamp, validate_environment, validate_version
 from airflow_provider_sentry.core.sessions import SessionsQuery, SessionTotals, is_query_timeout, iso_z, parse_sessions
-from airflow_provider_sentry.core.urls import api_path
 from airflow_provider_sentry.exceptions import SentryInputError, SentryResponseError
 
 PAGE_SIZE = 100

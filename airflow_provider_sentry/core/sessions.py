@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_sentry.core.urls import api_path
+from airflow_provider_sentry.core.api_urls import api_path
 from airflow_provider_sentry.exceptions import SentryApiError, SentryResponseError
 
 SESSIONS = "sum(session)"

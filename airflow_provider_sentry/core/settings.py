@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_sentry.core.urls import normalize_base_url
+from airflow_provider_sentry.core.api_urls import normalize_base_url
 from airflow_provider_sentry.exceptions import SentryConfigError
 
 AUTH_TYPES = ("token", "dsn", "api_key")

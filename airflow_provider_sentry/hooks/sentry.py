@@ -10,13 +10,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseHook, mask_secret
+from airflow_provider_sentry.core.api_urls import QueryParams, with_cursor
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.exchange import Call, Done, Sleep
 from airflow_provider_sentry.core.headers import Headers
 from airflow_provider_sentry.core.page import DEFAULT_MAX_PAGES, Page, PageTrail, SentryResponse
 from airflow_provider_sentry.core.ratelimit import RateLimitBook
 from airflow_provider_sentry.core.settings import SentrySettings
-from airflow_provider_sentry.core.urls import QueryParams, with_cursor
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 from airflow_provider_sentry.exceptions import SentryConfigError, SentryError
 
@@ -117,9 +117,11 @@ class SentryHook(BaseHook):
             mask_secret(secret)
         return settings
 
-    def get_conn(self) -> SentrySettings:
-        """Airflow's conventional accessor: the validated connection settings."""
-        return self.settings
+    def get_conn(self) -> requests.Session:
+        """Airflow's conventional accessor: the client, a ``requests.Session`` (as ``HttpHook``'s). It sends
+        no Authorization by itself; :meth:`request` adds it per call, for the connection's host only.
+        The validated connection is :attr:`settings`."""
+        return self.session
 
     @property
     def organization(self) -> str:

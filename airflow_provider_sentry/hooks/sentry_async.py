@@ -12,13 +12,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseHook
+from airflow_provider_sentry.core.api_urls import QueryParams, with_cursor
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.exchange import Call, Done, Sleep
 from airflow_provider_sentry.core.headers import Headers
 from airflow_provider_sentry.core.page import Page, SentryResponse
 from airflow_provider_sentry.core.ratelimit import RateLimitBook
 from airflow_provider_sentry.core.settings import SentrySettings
-from airflow_provider_sentry.core.urls import QueryParams, with_cursor
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 from airflow_provider_sentry.hooks.sentry import SentryHook
 

@@ -158,10 +158,10 @@ class UpdateIssuesOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> list[str]:
+        from airflow_provider_sentry.core.api_urls import api_path
         from airflow_provider_sentry.core.arguments import as_bool
         from airflow_provider_sentry.core.issue_updates import build_selection, plan_batches, query_budget
-        from airflow_provider_sentry.core.urls import api_path
-        from airflow_provider_sentry.core.web_urls import issues_url
+        from airflow_provider_sentry.core.ui_urls import issues_url
 
         # Everything is validated before the first request.
         change = self.build_change()
@@ -230,8 +230,8 @@ class UpdateIssuesOperator(BaseOperator):
     # -- requests ------------------------------------------------------------------------------
     def _project_ids(self, organization: str, wanted: Sequence[str]) -> list[str]:
         """Integer ids for the ``projects`` argument: one listing when any slug is given."""
+        from airflow_provider_sentry.core.api_urls import api_path
         from airflow_provider_sentry.core.issue_updates import needs_project_lookup, project_ids_for
-        from airflow_provider_sentry.core.urls import api_path
 
         if not wanted:
             return []
@@ -244,6 +244,7 @@ class UpdateIssuesOperator(BaseOperator):
         self, organization: str, selection: Selection, project_ids: Sequence[str]
     ) -> tuple[list[dict[str, Any]], bool]:
         """The issues to act on (existing ones only), and whether ``max_issues`` cut the list."""
+        from airflow_provider_sentry.core.api_urls import api_path
         from airflow_provider_sentry.core.issue_updates import (
             lookup_chunks,
             lookup_params,
@@ -251,7 +252,6 @@ class UpdateIssuesOperator(BaseOperator):
             search_params,
         )
         from airflow_provider_sentry.core.page import item_field
-        from airflow_provider_sentry.core.urls import api_path
 
         path = api_path("organizations", organization, "issues")
         if selection.issue_ids:
@@ -272,8 +272,8 @@ class UpdateIssuesOperator(BaseOperator):
 
     def _mutate(self, organization: str, batch: Batch, change: IssueChange) -> list[str]:
         """One pinned PUT; the ids it changed (none when Sentry answers 204)."""
+        from airflow_provider_sentry.core.api_urls import api_path
         from airflow_provider_sentry.core.issue_updates import mutation_params
-        from airflow_provider_sentry.core.urls import api_path
 
         response = self.hook.request(
             "PUT",

@@ -62,14 +62,14 @@ class _ReleaseOperator(BaseOperator):
 
     def _start(self, context: Context, version: str) -> str:
         """Resolve the organization and store the release link; returns the organization."""
-        from airflow_provider_sentry.core.web_urls import release_url
+        from airflow_provider_sentry.core.ui_urls import release_url
 
         organization = self.hook.resolve_organization(self.organization)
         SentryReleaseLink.persist(context, release_url(self.hook.settings.base_url, organization, version))
         return organization
 
     def _release_path(self, organization: str, version: str, *rest: str) -> str:
-        from airflow_provider_sentry.core.urls import api_path
+        from airflow_provider_sentry.core.api_urls import api_path
 
         return api_path("organizations", organization, "releases", version, *rest)
 
@@ -304,6 +304,7 @@ class CreateReleaseOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_sentry.core.api_urls import api_path
         from airflow_provider_sentry.core.arguments import as_bool
         from airflow_provider_sentry.core.releases import (
             build_release_body,
@@ -315,7 +316,6 @@ class CreateReleaseOperator(_ReleaseOperator):
             validate_release_projects,
             validate_version,
         )
-        from airflow_provider_sentry.core.urls import api_path
         from airflow_provider_sentry.exceptions import SentryInputError
 
         version = validate_version(self.version)

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from airflow_provider_sentry.core.cursor import Cursor
-from airflow_provider_sentry.core.links import parse_link_header
+from airflow_provider_sentry.core.link_header import parse_link_header
 
 DOCS_EXAMPLE = (
     '<https://sentry.io/api/0/organizations/acme/issues/123456/events/?&cursor=0:0:1>; rel="previous"; '

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_sentry.core.exchange import Call, Done
 from airflow_provider_sentry.core.headers import Headers
-from airflow_provider_sentry.core.links import parse_link_header_checked
+from airflow_provider_sentry.core.link_header import parse_link_header_checked
 from airflow_provider_sentry.core.page import Page, SentryResponse
 from airflow_provider_sentry.core.settings import SentrySettings
 from airflow_provider_sentry.exceptions import SentryError, SentryUnexpectedResponseError

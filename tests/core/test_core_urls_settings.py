@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_provider_sentry.core.api_urls import api_path, build_url, normalize_base_url, query_pairs, with_cursor
 from airflow_provider_sentry.core.settings import SentrySettings
-from airflow_provider_sentry.core.urls import api_path, build_url, normalize_base_url, query_pairs, with_cursor
 from airflow_provider_sentry.exceptions import SentryConfigError, SentryInputError
 
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airflow_provider_sentry.core.api_urls import build_url
 from airflow_provider_sentry.core.issue_updates import (
     LEAN_LISTING,
     MAX_IDS_PER_REQUEST,
@@ -27,8 +28,7 @@ from airflow_provider_sentry.core.issue_updates import (
     query_budget,
     search_params,
 )
-from airflow_provider_sentry.core.urls import build_url
-from airflow_provider_sentry.core.web_urls import issues_url, release_url
+from airflow_provider_sentry.core.ui_urls import issues_url, release_url
 from airflow_provider_sentry.exceptions import SentryInputError
 
 

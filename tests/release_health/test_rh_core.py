@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from airflow_provider_sentry.core.arguments import as_fraction
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.headers import Headers
-from airflow_provider_sentry.core.links import PageLink
+from airflow_provider_sentry.core.link_header import PageLink
 from airflow_provider_sentry.core.page import Page
 from airflow_provider_sentry.core.release_health import (
     FAIL,

@@ -13,7 +13,7 @@ from typing import Any
 
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.headers import Headers
-from airflow_provider_sentry.core.links import PageLink
+from airflow_provider_sentry.core.link_header import PageLink
 from airflow_provider_sentry.core.page import Page
 
 LIMIT = 100
