@@ -369,3 +369,146 @@ class ResolveIssuesOperator(UpdateIssuesOperator):
             sentry_conn_id=sentry_conn_id,
             **kwargs,
         )
+
+
+class ArchiveIssuesOperator(UpdateIssuesOperator):
+    """Archive (ignore) Sentry issues chosen by ``issue_ids`` or a search ``query``.
+
+    Forever by default; or until escalating, for ``duration`` minutes, or until ``count`` more events
+    (within ``window`` minutes) or ``user_count`` more users (within ``user_window`` minutes).
+
+    :param issue_ids: issue ids (ints or digit strings). (templated)
+    :param query: a Sentry issue search, e.g. ``is:unresolved lastSeen:-30d``. (templated)
+    :param projects: project slugs or ids. (templated)
+    :param environments: environment names. (templated)
+    :param organization: organization slug; default: the connection's. (templated)
+    :param until_escalating: archive until Sentry sees the issue escalate. (templated)
+    :param duration: archive for this many minutes. (templated)
+    :param count: archive until this many more events ... (templated)
+    :param window: ... within this many minutes (at most 10080). (templated)
+    :param user_count: archive until this many more users are affected ... (templated)
+    :param user_window: ... within this many minutes (at most 10080). (templated)
+    :param max_issues: never archive more than this many (default 10,000). (templated)
+    :param dry_run: list what would be archived and change nothing. (templated)
+    :param sentry_conn_id: the Sentry connection. (templated)
+    :return: (XCom) the ids (strings) of the archived issues.
+    """
+
+    template_fields: Sequence[str] = (
+        "issue_ids",
+        "query",
+        "projects",
+        "environments",
+        "organization",
+        "ignore_until_escalating",
+        "ignore_duration",
+        "ignore_count",
+        "ignore_window",
+        "ignore_user_count",
+        "ignore_user_window",
+        "max_issues",
+        "dry_run",
+        "sentry_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        issue_ids: Any = None,
+        query: str | None = None,
+        projects: Any = None,
+        environments: Any = None,
+        organization: str | None = None,
+        until_escalating: bool = False,
+        duration: int | None = None,
+        count: int | None = None,
+        window: int | None = None,
+        user_count: int | None = None,
+        user_window: int | None = None,
+        max_issues: int = DEFAULT_MAX_ISSUES,
+        dry_run: bool = False,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            issue_ids=issue_ids,
+            query=query,
+            projects=projects,
+            environments=environments,
+            organization=organization,
+            status="ignored",
+            ignore_until_escalating=until_escalating,
+            ignore_duration=duration,
+            ignore_count=count,
+            ignore_window=window,
+            ignore_user_count=user_count,
+            ignore_user_window=user_window,
+            max_issues=max_issues,
+            dry_run=dry_run,
+            sentry_conn_id=sentry_conn_id,
+            **kwargs,
+        )
+
+
+class AssignIssuesOperator(UpdateIssuesOperator):
+    """Assign Sentry issues chosen by ``issue_ids`` or a search ``query`` to a user or team, or clear
+    their assignee (``assign_to=None``).
+
+    :param assign_to: ``user:<id>``, ``team:<id>``, a user id, username or email; ``None`` clears the
+        assignee. (templated)
+    :param issue_ids: issue ids (ints or digit strings). (templated)
+    :param query: a Sentry issue search, e.g. ``is:unresolved is:unassigned``. (templated)
+    :param projects: project slugs or ids. (templated)
+    :param environments: environment names. (templated)
+    :param organization: organization slug; default: the connection's. (templated)
+    :param max_issues: never assign more than this many (default 10,000). (templated)
+    :param dry_run: list what would be assigned and change nothing. (templated)
+    :param sentry_conn_id: the Sentry connection. (templated)
+    :return: (XCom) the ids (strings) of the issues changed.
+    """
+
+    template_fields: Sequence[str] = (
+        "assign_to",
+        "issue_ids",
+        "query",
+        "projects",
+        "environments",
+        "organization",
+        "max_issues",
+        "dry_run",
+        "sentry_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        assign_to: str | int | None,
+        issue_ids: Any = None,
+        query: str | None = None,
+        projects: Any = None,
+        environments: Any = None,
+        organization: str | None = None,
+        max_issues: int = DEFAULT_MAX_ISSUES,
+        dry_run: bool = False,
+        sentry_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            issue_ids=issue_ids,
+            query=query,
+            projects=projects,
+            environments=environments,
+            organization=organization,
+            assign_to=assign_to,
+            max_issues=max_issues,
+            dry_run=dry_run,
+            sentry_conn_id=sentry_conn_id,
+            **kwargs,
+        )
+
+    def build_change(self) -> IssueChange:
+        """``assign_to=None`` (or a template rendering to nothing) clears the assignee."""
+        from airflow_provider_sentry.core.issue_updates import build_issue_change
+
+        clear = self.assign_to in (None, "", "None")
+        return build_issue_change(assign_to=None if clear else self.assign_to, clear_assignee=clear)
