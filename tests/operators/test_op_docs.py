@@ -15,6 +15,8 @@ FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 OPERATORS = [
     "ResolveIssuesOperator",
     "UpdateIssuesOperator",
+    "ArchiveIssuesOperator",
+    "AssignIssuesOperator",
     "CreateReleaseOperator",
     "SetCommitsOperator",
     "CreateDeployOperator",
