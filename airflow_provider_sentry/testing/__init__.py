@@ -7,6 +7,6 @@ hide the client's bugs.
 from __future__ import annotations
 
 from airflow_provider_sentry.testing.emulator import SentryEmulator
-from airflow_provider_sentry.testing.server import RequestRecord
+from airflow_provider_sentry.testing.routing import RequestRecord
 
 __all__ = ["RequestRecord", "SentryEmulator"]

@@ -22,7 +22,8 @@ from airflow_provider_sentry.testing.faults import Fault
 from airflow_provider_sentry.testing.issues import PRIORITY_BY_LEVEL, serialize_issue
 from airflow_provider_sentry.testing.monitors import CronBook
 from airflow_provider_sentry.testing.releases import create_deploy, create_release, serialize_deploy, serialize_release
-from airflow_provider_sentry.testing.server import EmulatorApp, EmulatorHTTPServer, RequestRecord
+from airflow_provider_sentry.testing.routing import RequestRecord
+from airflow_provider_sentry.testing.server import EmulatorApp, EmulatorHTTPServer
 from airflow_provider_sentry.testing.sessions import clear_sessions
 from airflow_provider_sentry.testing.state import EmulatorState, Issue, Project, iso, now_utc, to_datetime
 

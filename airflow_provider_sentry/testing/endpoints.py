@@ -1,16 +1,14 @@
-"""The ``/api/0/`` endpoints: routing, permission scopes, parameter parsing and JSON answers."""
+"""Sentry's own ``/api/0/`` endpoints (organizations, projects, issues, releases): permission scopes,
+parameter parsing and JSON answers. The app's whole route table is ``testing/routes.py``."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_sentry.testing.auth import Credential
 from airflow_provider_sentry.testing.issues import (
     ALLOWED_FUTURE_DELTA,
     BULK_MUTATION_LIMIT,
@@ -28,7 +26,6 @@ from airflow_provider_sentry.testing.paginator import (
     BadPaginationError,
     Cursor,
     CursorResult,
-    cursor_headers,
     generic_offset_paginate,
     offset_paginate,
     parse_cursor,
@@ -43,15 +40,11 @@ from airflow_provider_sentry.testing.releases import (
     settle_commits,
     update_release,
 )
+from airflow_provider_sentry.testing.routing import NOT_FOUND, Answer, Ctx, Route, json_answer
+from airflow_provider_sentry.testing.routing import route as _route
 from airflow_provider_sentry.testing.search import QueryError, parse_query
-from airflow_provider_sentry.testing.sessions import list_org_sessions
-from airflow_provider_sentry.testing.state import Issue, Project, Release, iso, now_utc
+from airflow_provider_sentry.testing.state import Issue, Project, Release, iso
 
-if TYPE_CHECKING:
-    from airflow_provider_sentry.testing.server import EmulatorApp, RequestRecord
-
-Answer = tuple[int, dict[str, str], bytes]
-NOT_FOUND = {"detail": "The requested resource does not exist"}
 EVENT_READ = ("event:read", "event:write", "event:admin")
 EVENT_WRITE = ("event:write", "event:admin")
 ORG_READ = ("org:read", "org:write", "org:admin")
@@ -61,55 +54,6 @@ RELEASE_READ = (*RELEASE_SCOPES, "project:read")
 REPO_READ = ("org:read", "org:write", "org:admin", "org:integrations", "org:ci")
 STATS_PERIOD_RE = re.compile(r"^(\d+)([smhdw]?)$")
 UNITS = {"": 3600, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def json_answer(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Answer:
-    out = {"Content-Type": "application/json"}
-    out.update(headers or {})
-    if status == 204:
-        return status, out, b""
-    return status, out, json.dumps(data).encode()
-
-
-@dataclass
-class Ctx:
-    """What an endpoint needs about the request being answered."""
-
-    app: EmulatorApp
-    record: RequestRecord
-    credential: Credential | None
-    now: datetime = field(default_factory=now_utc)
-
-    def get(self, key: str) -> str | None:
-        for k, v in self.record.query:
-            if k == key:
-                return v
-        return None
-
-    def getlist(self, key: str) -> list[str]:
-        return [v for k, v in self.record.query if k == key]
-
-    def json_body(self) -> Any:
-        raw = self.record.raw_body
-        if not raw:
-            return {}
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise ApiError(400, {"detail": f"JSON parse error - {exc}"}) from None
-
-    def paginated(self, result: CursorResult[Any], items: list[Any]) -> Answer:
-        headers = cursor_headers(self.app.base_url + self.record.path, self.record.query, result)
-        return json_answer(200, items, headers)
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: Callable[..., Answer]
-    scopes: tuple[str, ...] | None  # None: no permission needed
-    name: str
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -702,17 +646,6 @@ def list_deploys(ctx: Ctx, org: str, version: str) -> Answer:
     return _offset_page(ctx, listed_deploys(ctx.app.state, release), serialize_deploy)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# routing table
-
-SEG = r"(?P<{}>[^/]+)"
-
-
-def _route(method: str, template: str, handler: Callable[..., Answer], scopes: tuple[str, ...] | None) -> Route:
-    pattern = "^/api/0/" + re.sub(r"\{(\w+)\}", lambda m: SEG.format(m.group(1)), template) + "$"
-    return Route(method, re.compile(pattern), handler, scopes, template)
-
-
 ROUTES: tuple[Route, ...] = (
     _route("GET", "", index, None),
     _route("GET", "organizations/", list_organizations, ORG_READ),
@@ -736,23 +669,4 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "organizations/{org}/releases/{version}/commits/", list_release_commits, RELEASE_READ),
     _route("GET", "organizations/{org}/releases/{version}/deploys/", list_deploys, RELEASE_READ),
     _route("POST", "organizations/{org}/releases/{version}/deploys/", post_deploy, RELEASE_SCOPES),
-    _route("GET", "organizations/{org}/sessions/", list_org_sessions, ORG_READ),
 )
-
-
-def match_route(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
-    """(route, path params, path_exists): path_exists without a route means 405."""
-    path_exists = False
-    for route in ROUTES:
-        match = route.pattern.match(path)
-        if match:
-            path_exists = True
-            if route.method == method:
-                return route, match.groupdict(), True
-    return None, {}, path_exists
-
-
-# Crons (testing/monitor_endpoints.py imports the helpers above, so it is appended last).
-from airflow_provider_sentry.testing.monitor_endpoints import MONITOR_ROUTES  # noqa: E402
-
-ROUTES = (*ROUTES, *MONITOR_ROUTES)

@@ -8,19 +8,11 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from airflow_provider_sentry.testing.endpoints import (
-    NOT_FOUND,
-    Answer,
-    Ctx,
-    Route,
-    _offset_page,
-    _org,
-    _project_summary,
-    _route,
-    json_answer,
-)
+from airflow_provider_sentry.testing.endpoints import _offset_page, _org, _project_summary
 from airflow_provider_sentry.testing.issues import ApiError
 from airflow_provider_sentry.testing.monitors import Monitor, serialize_checkin, serialize_monitor
+from airflow_provider_sentry.testing.routing import NOT_FOUND, Answer, Ctx, Route, json_answer
+from airflow_provider_sentry.testing.routing import route as _route
 
 MONITORS_READ = ("alerts:read", "org:admin", "org:read", "org:write")
 MONITOR_READ = ("alerts:read", "alerts:write", "project:admin", "project:read", "project:write")

@@ -7,7 +7,6 @@ authentication (401) -> route (404/405) -> permission scopes (401/403) -> endpoi
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 import socket
 import struct
@@ -15,7 +14,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -30,10 +28,13 @@ from airflow_provider_sentry.testing.auth import (
     TokenBook,
     has_any_scope,
 )
-from airflow_provider_sentry.testing.endpoints import Answer, Ctx, json_answer, match_route
 from airflow_provider_sentry.testing.faults import Fault, FaultBook, error_answer
 from airflow_provider_sentry.testing.issues import ApiError
 from airflow_provider_sentry.testing.ratelimit import RateLimiter, too_many_requests_body
+from airflow_provider_sentry.testing.routes import match_route
+from airflow_provider_sentry.testing.routing import Answer, Ctx, RequestRecord, json_answer
+
+__all__ = ["EmulatorApp", "EmulatorHTTPServer", "RequestRecord"]  # RequestRecord: its old import path
 from airflow_provider_sentry.testing.state import EmulatorState
 
 REQUEST_URI_TOO_LARGE_HTML = (
@@ -41,34 +42,6 @@ REQUEST_URI_TOO_LARGE_HTML = (
     b"<center><h1>414 Request-URI Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
 EXPOSE_HEADERS = "X-Sentry-Error, X-Sentry-Direct-Hit, X-Hits, X-Max-Hits, Endpoint, Retry-After, Link"
-
-
-@dataclass
-class RequestRecord:
-    """One request as the emulator saw it. ``body`` is the decoded JSON (None if empty, bytes if not JSON)."""
-
-    number: int
-    method: str
-    path: str
-    query: list[tuple[str, str]]
-    headers: dict[str, str]
-    raw_body: bytes
-    status: int | None = None
-    response_headers: dict[str, str] = field(default_factory=dict)
-    response_body: bytes = b""
-    fault: str | None = None
-
-    @property
-    def body(self) -> Any:
-        if not self.raw_body:
-            return None
-        try:
-            return json.loads(self.raw_body)
-        except ValueError:
-            return self.raw_body
-
-    def response_json(self) -> Any:
-        return json.loads(self.response_body) if self.response_body else None
 
 
 class RequestLog:

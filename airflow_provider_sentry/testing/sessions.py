@@ -34,13 +34,12 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from airflow_provider_sentry.testing.endpoints import ORG_READ, _org, _selected_projects
 from airflow_provider_sentry.testing.issues import ApiError
+from airflow_provider_sentry.testing.routing import Answer, Ctx, Route, json_answer, route
 from airflow_provider_sentry.testing.state import EmulatorState, Project, now_utc, to_datetime
-
-if TYPE_CHECKING:
-    from airflow_provider_sentry.testing.endpoints import Answer, Ctx
 
 RATE_FIELDS = ("crash_rate(session)", "crash_rate(user)", "crash_free_rate(session)", "crash_free_rate(user)")
 DURATION_FIELDS = tuple(f"{op}(session.duration)" for op in ("avg", "p50", "p75", "p90", "p95", "p99", "max"))
@@ -353,8 +352,6 @@ def _values(rows: Sequence[SessionRow], status: str | None) -> dict[str, Any]:
 
 def list_org_sessions(ctx: Ctx, org: str) -> Answer:
     """``GET organizations/{org}/sessions/`` (scope org:read)."""
-    from airflow_provider_sentry.testing.endpoints import _org, _selected_projects, json_answer
-
     _org(ctx, org)
     fields = ctx.getlist("field")
     if not fields:
@@ -427,3 +424,6 @@ def list_org_sessions(ctx: Ctx, org: str) -> Answer:
 
 def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+SESSION_ROUTES: tuple[Route, ...] = (route("GET", "organizations/{org}/sessions/", list_org_sessions, ORG_READ),)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_sentry.testing import SentryEmulator
-from airflow_provider_sentry.testing.server import RequestRecord
+from airflow_provider_sentry.testing.routing import RequestRecord
 from tests.deployment.stack import Deployment
 
 DAG_ID = "watcher_triage"
