@@ -14,16 +14,22 @@ from typing import Any
 
 from airflow_provider_sentry.exceptions import SentryInputError
 
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off", "", "none")
+
 
 def as_bool(value: Any, field: str) -> bool:
-    """A bool, also from a rendered template (``"True"``, ``"false"``)."""
+    """The one bool parser: a bool, an int, ``None`` (false), or a word from a rendered template or a
+    connection extra (``"True"``, ``"off"``...)."""
     if isinstance(value, bool):
         return value
     if value is None:
         return False
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
+    if isinstance(value, int):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE_WORDS:
         return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off", "", "none"):
+    if isinstance(value, str) and value.strip().lower() in FALSE_WORDS:
         return False
     raise SentryInputError(field, f"must be true or false, got {value!r}")
 

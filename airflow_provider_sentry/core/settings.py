@@ -8,21 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_sentry.core.api_urls import normalize_base_url
-from airflow_provider_sentry.exceptions import SentryConfigError
+from airflow_provider_sentry.core.arguments import as_bool
+from airflow_provider_sentry.exceptions import SentryConfigError, SentryInputError
 
 AUTH_TYPES = ("token", "dsn", "api_key")
 
 
 def _as_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "on"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "off", ""):
-        return False
-    if isinstance(value, int):
-        return bool(value)
-    raise SentryConfigError(f"extra.{name}: expected true or false, got {value!r}")
+    try:
+        return as_bool(value, f"extra.{name}")
+    except SentryInputError as exc:
+        raise SentryConfigError(f"extra.{name}: expected true or false, got {value!r}") from exc
 
 
 def _as_number(name: str, value: Any, kind: type[int] | type[float], minimum: float) -> Any:
