@@ -93,3 +93,8 @@ class SentryRateLimitError(SentryApiError):
 
 class SentryServerError(SentryApiError):
     """5xx: Sentry failed. ``error_id`` is the id to quote to Sentry support."""
+
+
+class SentryQueryTimeoutError(SentryServerError):
+    """400 "Query timeout...": Snuba timed out or was overloaded (``handle_query_errors``). Transient, like a 5xx,
+    although Sentry sends it as a 400."""

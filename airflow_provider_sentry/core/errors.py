@@ -16,9 +16,13 @@ from airflow_provider_sentry.exceptions import (
     SentryBadRequestError,
     SentryConflictError,
     SentryNotFoundError,
+    SentryQueryTimeoutError,
     SentryRateLimitError,
     SentryServerError,
 )
+
+#: ``handle_query_errors``: Snuba timeouts, rate limits and memory limits become a 400 with this message.
+QUERY_TIMEOUT_PREFIX = "Query timeout."
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -92,6 +96,8 @@ def error_for_response(
             message += f" after waiting {waited:.1f}s in total"
         return SentryRateLimitError(message, reset_at=reset_at, **kwargs)
     if status == 400:
+        if isinstance(detail, str) and detail.startswith(QUERY_TIMEOUT_PREFIX):
+            return SentryQueryTimeoutError(message, **kwargs)
         return SentryBadRequestError(message, **kwargs)
     if status == 404:
         return SentryNotFoundError(message, **kwargs)

@@ -160,9 +160,7 @@ def search_issues(
     post_filter = too_many_candidates or empty_result_mode == "echo"
     pool = in_projects if post_filter else candidates
     # Snuba: HAVING <cursor>, ORDER BY -score, group_id
-    snuba_rows = sorted(
-        (i for i in pool if snuba_ok(i) and having(i)), key=lambda i: (-score_of(i, search.sort), i.id)
-    )
+    snuba_rows = sorted((i for i in pool if snuba_ok(i) and having(i)), key=lambda i: (-score_of(i, search.sort), i.id))
     total = len(snuba_rows)
     limit = min(search.limit, search.max_limit)
     result: CursorResult[Any] = empty_result()

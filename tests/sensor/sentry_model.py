@@ -63,6 +63,10 @@ class SentryModel:
             params = (*params, ("cursor", cursor))
         self.requests.append(params)
         assert path.endswith("/issues/"), path
+        wanted = [value for key, value in params if key == "group"]
+        if wanted:  # ``group=<id>``: exactly those issues (Postgres: indexing lag does not hide them), no Link
+            found = [i.as_json() for i in self.issues if i.id in wanted]
+            return Page(items=found, previous=None, next=None, headers=Headers())
         query = dict(params)
         assert query["sort"] == "new" and query["query"]
         rows = sorted((i for i in self.issues if i.visible), key=lambda i: (i.score, int(i.id)), reverse=True)
