@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_sentry.core.issue_updates import needs_project_lookup, project_ids_for
@@ -129,6 +129,18 @@ def trim_issue(issue: Mapping[str, Any]) -> dict[str, Any]:
         "project": project.get("slug") if isinstance(project, Mapping) else project,
         "projectId": str(project.get("id")) if isinstance(project, Mapping) and project.get("id") else None,
     }
+
+
+def first_seen_query(query: str, above_ms: int) -> str:
+    """``query`` restricted to issues whose ``sort=new`` score is above ``above_ms``.
+
+    ``firstSeen`` is a Postgres pre-filter in Sentry's search (``ScalarCondition("first_seen")``), so
+    the candidates are the recent issues only: a few, far below the 5,000 past which Sentry pages in
+    post-filtered chunks, even in a large organisation.
+    """
+    second = above_ms // 1000 + 1  # score > above_ms  <=>  first seen at or after this whole second
+    moment = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{query} firstSeen:>={moment}".strip()
 
 
 class IssuePoll:
@@ -247,7 +259,8 @@ class IssuePoll:
             self._request_replay()
             return
         if self._state is None and self.since is None:
-            self._pending = PageRequest("baseline", self._issues_path, self._issue_params())
+            above = self.now_ms - self.overlap_ms - 1  # the window a baseline remembers; nothing older matters
+            self._pending = PageRequest("baseline", self._issues_path, self._issue_params(above))
             return
         if self._state is None:
             assert self.since is not None and self._project_ids is not None
@@ -276,8 +289,8 @@ class IssuePoll:
         # No ``project`` would mean "the projects the token's user is a member of"; -1 means all it can see.
         return [("project", pid) for pid in self._project_ids or ()] or [("project", "-1")]
 
-    def _issue_params(self) -> tuple[tuple[str, str], ...]:
-        params = [("query", self.spec.query), ("sort", "new"), ("limit", str(PAGE_SIZE))]
+    def _issue_params(self, above_ms: int) -> tuple[tuple[str, str], ...]:
+        params = [("query", first_seen_query(self.spec.query, above_ms)), ("sort", "new"), ("limit", str(PAGE_SIZE))]
         params += [("collapse", value) for value in ISSUE_COLLAPSE]
         params += self._project_params()
         params += [("environment", env) for env in self.spec.environments]
@@ -315,7 +328,8 @@ class IssuePoll:
         self._pages += 1
         if cursor is not None:
             self._cursors.add(cursor)
-        self._pending = PageRequest("poll", self._issues_path, self._issue_params(), cursor)
+        assert self._state is not None
+        self._pending = PageRequest("poll", self._issues_path, self._issue_params(self._state.low_ms), cursor)
 
     def _receive_poll(self, page: Page) -> None:
         assert self._state is not None

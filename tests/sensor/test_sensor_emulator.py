@@ -51,16 +51,16 @@ def test_request_counts(sentry_emulator: SentryEmulator, mode: str, n: int) -> N
     emu.add_issues(n, first_seen=now - 60)
     emu.clear_requests()
     assert len(runner.poke()) == n
-    assert len(emu.requests) == math.ceil((n + 1) / 100)
+    assert len(emu.requests) == math.ceil(n / 100)
     emu.clear_requests()
     assert runner.poke() == []
-    # The whole overlap window is kept: k delivered issues inside it cost ceil((k + 1) / 100) per idle poke.
-    assert len(emu.requests) == math.ceil((n + 1) / 100), f"idle again after a delivery of {n}"
+    # The whole overlap window is kept: k delivered issues inside it cost ceil(k / 100) per idle poke.
+    assert len(emu.requests) == math.ceil(n / 100), f"idle again after a delivery of {n}"
 
 
 @pytest.mark.parametrize("n", [1, 99, 100, 101, 250])
 def test_trigger_request_counts(sentry_emulator: SentryEmulator, n: int) -> None:
-    """Deferrable mode: each trigger poll is one request when idle, ceil((N+1)/100) for N new."""
+    """Deferrable mode: each trigger poll is one request when idle, ceil(N/100) for N new."""
     from tests.sensor.harness import _first_event
 
     emu = sentry_emulator
@@ -74,7 +74,7 @@ def test_trigger_request_counts(sentry_emulator: SentryEmulator, n: int) -> None
     emu.clear_requests()
     event = asyncio.run(_first_event(_trigger(emu, state, max_issues=1000)))
     assert len(event.payload["issues"]) == n
-    assert len(emu.requests) == math.ceil((n + 1) / 100)
+    assert len(emu.requests) == math.ceil(n / 100)
 
 
 def test_idle_poke_stays_one_request_when_the_watermark_issue_is_resolved(sentry_emulator: SentryEmulator) -> None:

@@ -103,10 +103,11 @@ def test_request_count_for_n_new_issues(n: int) -> None:
     outcome = poke(model, state, max_issues=1000)
     assert len(outcome.issues) == n
     in_window = n + len(WatchState.from_json(state).seen)
-    assert outcome.requests == math.ceil((in_window + 1) / 100)
+    assert outcome.requests == max(1, math.ceil(in_window / 100))
+    assert all("firstSeen:>=" in dict(params)["query"] for params in model.requests)
     # The whole overlap window is kept: the next idle poke re-reads the k delivered issues inside it.
     idle = poke(model, outcome.state.to_json())
-    assert idle.issues == [] and idle.requests == math.ceil((in_window + 1) / 100)
+    assert idle.issues == [] and idle.requests == max(1, math.ceil(in_window / 100))
     assert len(outcome.state.seen) == in_window <= MAX_SEEN
     # ... and once the window has moved past the burst, an idle poke is 1 request again.
     later = model.add(T0 + 2000)
