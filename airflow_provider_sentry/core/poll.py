@@ -383,7 +383,8 @@ class IssuePoll:
         seen = dict(state.seen)
         seen.update((issue_id, score) for issue_id, (score, _) in delivered)
         low, seen = self._bounded(low, seen, ceiling)
-        boundaries = [rest[i][1][0] for i in range(self.max_issues - 1, len(rest), self.max_issues)]
+        step = max(self.max_issues, PAGE_SIZE)  # a slice is at least a page: cheap for any later max_issues
+        boundaries = [rest[i][1][0] for i in range(step - 1, len(rest), step)]
         hints = tuple(sorted({h for h in (*boundaries, *old_hints) if h > low}))[:MAX_HINTS]
         issues = [issue for _, (_, issue) in delivered]
         batches = state.batches
