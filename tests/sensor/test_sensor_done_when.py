@@ -51,9 +51,11 @@ def load_dag(name: str, timeout: int) -> Any:
     module: ModuleType = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     dag = module.dag
-    dag.get_task("wait").timeout = timeout if not hasattr(dag.get_task("wait"), "partial_kwargs") else timeout
-    if hasattr(dag.get_task("wait"), "partial_kwargs"):
-        dag.get_task("wait").partial_kwargs["timeout"] = timeout
+    task = dag.get_task("wait")
+    if hasattr(task, "partial_kwargs"):  # a mapped sensor
+        task.partial_kwargs["timeout"] = timeout
+    else:
+        task.timeout = timeout
     return dag
 
 
