@@ -116,3 +116,8 @@ class SentryUnexpectedResponseError(SentryServerError, SentryResponseError):
 
 class SentryPaginationError(SentryUnexpectedResponseError):
     """A listing did not end: the server repeated a cursor, or paging passed the page cap."""
+
+
+class SentryQueryTimeoutError(SentryServerError):
+    """400 "Query timeout...": Snuba timed out or was overloaded (``handle_query_errors``). Transient, like a 5xx,
+    although Sentry sends it as a 400."""

@@ -18,6 +18,7 @@ from airflow_provider_sentry.exceptions import (
     SentryBadRequestError,
     SentryConflictError,
     SentryNotFoundError,
+    SentryQueryTimeoutError,
     SentryRateLimitError,
     SentryServerError,
     SentryUnexpectedResponseError,
@@ -26,6 +27,8 @@ from airflow_provider_sentry.exceptions import (
 #: the most characters of server text (an error detail, an HTML page) copied into an exception.
 MAX_SERVER_TEXT = 500
 SCRUBBED = "***"
+#: ``handle_query_errors``: Snuba timeouts, rate limits and memory limits become a 400 with this message.
+QUERY_TIMEOUT_PREFIX = "Query timeout."
 
 _TAG = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
@@ -161,6 +164,8 @@ def error_for_response(
             message += f" after waiting {waited:.1f}s in total"
         return SentryRateLimitError(message, reset_at=reset_at, **kwargs)
     if status == 400:
+        if isinstance(detail, str) and detail.startswith(QUERY_TIMEOUT_PREFIX):
+            return SentryQueryTimeoutError(message, **kwargs)
         return SentryBadRequestError(message, **kwargs)
     if status == 404:
         return SentryNotFoundError(message, **kwargs)

@@ -29,7 +29,7 @@ from airflow_provider_sentry.core.issue_updates import project_ids_for
 from airflow_provider_sentry.core.page import Page
 from airflow_provider_sentry.core.poll import TRANSIENT_ERRORS, PageRequest
 from airflow_provider_sentry.core.releases import parse_timestamp, validate_environment, validate_version
-from airflow_provider_sentry.core.sessions import SessionsQuery, SessionTotals, is_query_timeout, iso_z, parse_sessions
+from airflow_provider_sentry.core.sessions import SessionsQuery, SessionTotals, iso_z, parse_sessions
 from airflow_provider_sentry.exceptions import SentryInputError, SentryResponseError
 
 PAGE_SIZE = 100
@@ -38,8 +38,9 @@ WAITING, PASS, FAIL = "waiting", "pass", "fail"
 
 def retry_at_next_check(exc: BaseException) -> bool:
     """Failures that say nothing about the release: 429, 5xx, transport errors, exhausted retry budget,
-    and Snuba's timeout 400. The check is asked again at the next poke instead of being judged."""
-    return isinstance(exc, TRANSIENT_ERRORS) or is_query_timeout(exc)
+    and Snuba's timeout 400 (``SentryQueryTimeoutError``). The check is asked again at the next poke
+    instead of being judged."""
+    return isinstance(exc, TRANSIENT_ERRORS)
 
 
 # -- arguments -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_sentry.core.api_urls import api_path
-from airflow_provider_sentry.exceptions import SentryApiError, SentryResponseError
+from airflow_provider_sentry.exceptions import SentryResponseError
 
 SESSIONS = "sum(session)"
 CRASH_FREE_SESSIONS = "crash_free_rate(session)"
@@ -63,20 +63,6 @@ def iso_z(epoch: float) -> str:
 def release_query(version: str) -> str:
     """``release:"<version>"``: quoted, so versions with spaces, colons or parentheses stay one value."""
     return 'release:"' + version.replace('"', '\\"') + '"'
-
-
-def is_query_timeout(exc: BaseException) -> bool:
-    """Sentry's Snuba timeout/overload 400, which is worth asking again later (every other 400 is not).
-
-    Issue 10 adds ``SentryQueryTimeoutError`` to the error mapping; until then this recognises the 400 by
-    Sentry's fixed message.
-    """
-    if type(exc).__name__ == "SentryQueryTimeoutError":
-        return True
-    if not isinstance(exc, SentryApiError) or exc.status != 400:
-        return False
-    detail = exc.detail
-    return isinstance(detail, str) and detail.strip().startswith("Query timeout")
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,20 @@ class WatchSpec:
 
 @dataclass(frozen=True)
 class DeliveredBatch:
-    """The last batch handed to a task, kept so a retry of the same task run re-delivers it."""
+    """A batch handed to a task run, kept by id so a retry of that run re-delivers it (re-read by id)."""
 
     run_key: str
-    issues: tuple[dict[str, Any], ...]
-    try_number: int | None = None
+    ids: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
-        return {"run_key": self.run_key, "try_number": self.try_number, "issues": list(self.issues)}
+        return {"run_key": self.run_key, "ids": list(self.ids)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DeliveredBatch:
-        try_number = data.get("try_number")
-        return cls(
-            run_key=str(data["run_key"]),
-            issues=tuple(dict(item) for item in data.get("issues") or ()),
-            try_number=int(try_number) if try_number is not None else None,
-        )
+        ids = data.get("ids")
+        if ids is None:  # version 1 kept the trimmed issues themselves
+            ids = [item["id"] for item in data.get("issues") or ()]
+        return cls(run_key=str(data["run_key"]), ids=tuple(str(i) for i in ids))
 
 
 @dataclass(frozen=True)
@@ -91,7 +88,11 @@ class WatchState:
       by the overlap window.
     - ``project_ids``: the numeric ids the ``projects`` spec resolved to (Sentry's ``project``
       filter takes ids only), so an idle poll is one request.
-    - ``batch``: the last delivered batch and the task run that received it.
+    - ``batches``: the last batches handed over, by task run, newest last (a retry re-delivers its own).
+    - ``hints``: ascending scores where the next polls start reading (a backlog is read in slices of
+      about ``max_issues``); only a cost optimisation, never needed for correctness.
+    - ``seq`` / ``writer``: a commit counter and the random id of the commit that wrote this state,
+      so that overlapping runs can tell that the state moved under them (``core/commit.py``).
     """
 
     fingerprint: str
@@ -99,8 +100,17 @@ class WatchState:
     watermark_ms: int
     project_ids: tuple[str, ...] = ()
     seen: Mapping[str, int] = field(default_factory=dict)
-    batch: DeliveredBatch | None = None
+    batches: tuple[DeliveredBatch, ...] = ()
+    hints: tuple[int, ...] = ()
+    seq: int = 0
+    writer: str = ""
     version: int = STATE_VERSION
+
+    def batch_for(self, run_key: str | None) -> DeliveredBatch | None:
+        """The batch this task run already received, if the state still holds it."""
+        if not run_key:
+            return None
+        return next((batch for batch in reversed(self.batches) if batch.run_key == run_key), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -110,31 +120,38 @@ class WatchState:
             "watermark_ms": self.watermark_ms,
             "project_ids": list(self.project_ids),
             "seen": dict(sorted(self.seen.items(), key=lambda kv: (kv[1], _id_key(kv[0])))),
-            "batch": self.batch.to_json() if self.batch else None,
+            "batches": [batch.to_json() for batch in self.batches],
+            "hints": list(self.hints),
+            "seq": self.seq,
+            "writer": self.writer,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WatchState:
-        """Rebuild a state; raises ``ValueError`` on anything that is not a state this code wrote."""
+        """Rebuild a state; raises ``ValueError`` on anything that is not a state this code wrote.
+
+        Version 1 states (one ``batch`` with its issues) are read too, so an upgrade keeps the watch.
+        """
         try:
             version = int(data["version"])
-            if version != STATE_VERSION:
+            if version not in (1, STATE_VERSION):
                 raise ValueError(f"unsupported state version {version}")
-            batch = data.get("batch")
+            raw_batches = list(data.get("batches") or ())
+            if data.get("batch"):
+                raw_batches.append(data["batch"])
             return cls(
                 fingerprint=str(data["fingerprint"]),
                 low_ms=int(data["low_ms"]),
                 watermark_ms=int(data["watermark_ms"]),
                 project_ids=tuple(str(p) for p in data.get("project_ids") or ()),
                 seen={str(k): int(v) for k, v in (data.get("seen") or {}).items()},
-                batch=DeliveredBatch.from_json(batch) if batch else None,
-                version=version,
+                batches=tuple(DeliveredBatch.from_json(batch) for batch in raw_batches),
+                hints=tuple(sorted(int(h) for h in data.get("hints") or ())),
+                seq=int(data.get("seq") or 0),
+                writer=str(data.get("writer") or ""),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"malformed watch state: {exc!r}") from None
-
-    def with_batch(self, batch: DeliveredBatch | None) -> WatchState:
-        return replace(self, batch=batch)
 
 
 def _id_key(issue_id: str) -> tuple[int, str]:

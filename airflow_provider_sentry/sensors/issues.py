@@ -37,7 +37,6 @@ class _Watch(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define at
     spec: WatchSpec
     key: str
     run_key: str
-    try_number: int | None
     since: float | None
 
 
@@ -54,12 +53,15 @@ class NewIssuesSensor(BaseSensorOperator):
     :param query: Sentry search; default ``is:unresolved`` (always sent: Sentry's own default
         hides low-priority issues). (templated)
     :param environments: environment names to restrict to. (templated)
-    :param state_key: where the cursor lives; default ``<dag_id>.<task_id>``. Sensors with the
-        same key share one watch; deleting the Variable resets it. (templated)
+    :param state_key: where the cursor lives; default ``<dag_id>.<task_id>``, plus ``.<map_index>``
+        for a mapped task (each map index is its own watch). Sensors with the same key share one
+        watch; deleting the Variable resets it. (templated)
     :param max_issues: the most issues one run returns (bounds the XCom); the rest wait for the
         next run. Between 1 and 1000, default 100.
     :param since: on a first watch, deliver issues first seen from this datetime, or this far
         back (``"1h"``, ``"30m"``, ``"7d"``, a timedelta), instead of recording a baseline. (templated)
+    :param overlap: how far behind the newest delivered issue each poll re-reads, to catch issues
+        Sentry indexes late (a timedelta or seconds; default 5 minutes).
     :param sentry_conn_id: the Sentry connection.
     :param deferrable: wait on the triggerer instead of a worker slot.
     :return: (XCom) a JSON list of trimmed issues (``id``, ``shortId``, ``title``, ``culprit``,
@@ -69,10 +71,10 @@ class NewIssuesSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("organization", "projects", "query", "environments", "state_key", "since")
     ui_color = "#e1567c"
 
-    #: how far below the newest delivered first-seen second each poll re-reads (late indexing).
-    overlap_ms: int = DEFAULT_OVERLAP_MS
     #: transient failures in a row after which the trigger gives up (deferrable mode).
     max_consecutive_failures: int = 5
+    #: seconds a commit waits before reading the state back (overlapping runs; see docs/sensor.md).
+    commit_settle_seconds: float = 1.0
 
     def __init__(
         self,
@@ -84,6 +86,7 @@ class NewIssuesSensor(BaseSensorOperator):
         state_key: str | None = None,
         max_issues: int = 100,
         since: datetime | timedelta | str | None = None,
+        overlap: timedelta | float = timedelta(milliseconds=DEFAULT_OVERLAP_MS),
         sentry_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -96,6 +99,7 @@ class NewIssuesSensor(BaseSensorOperator):
         self.state_key = state_key
         self.max_issues = max_issues
         self.since = since
+        self.overlap = overlap
         self.sentry_conn_id = sentry_conn_id
         self.deferrable = deferrable
         if deferrable and self.mode == "reschedule":
@@ -115,6 +119,12 @@ class NewIssuesSensor(BaseSensorOperator):
         return VariableStateStore()
 
     # -- Airflow entry points ----------------------------------------------------------------
+    @property
+    def overlap_ms(self) -> int:
+        """The overlap window in milliseconds (validated by ``_validate``)."""
+        seconds = self.overlap.total_seconds() if isinstance(self.overlap, timedelta) else float(self.overlap)
+        return int(seconds * 1000)
+
     def execute(self, context: Context) -> Any:
         self._validate()
         if not self.deferrable:
@@ -122,6 +132,9 @@ class NewIssuesSensor(BaseSensorOperator):
         result = self.poke(context)
         if isinstance(result, PokeReturnValue) and result.is_done:
             return result.xcom_value
+        self._defer(context)
+
+    def _defer(self, context: Context) -> None:
         from airflow_provider_sentry.triggers.issues import NewIssuesTrigger  # triggerer-side code: load lazily
 
         watch = self._watch(context)
@@ -131,7 +144,6 @@ class NewIssuesSensor(BaseSensorOperator):
                 state=self._state_json,
                 sentry_conn_id=self.sentry_conn_id,
                 run_key=watch.run_key,
-                try_number=watch.try_number,
                 since=watch.since,
                 max_issues=self.max_issues,
                 poll_interval=float(self.poke_interval),
@@ -149,8 +161,7 @@ class NewIssuesSensor(BaseSensorOperator):
 
         self._validate()
         watch = self._watch(context)
-        store = self.state_store()
-        stored = store.load(watch.key)
+        stored = self.state_store().load(watch.key)
         self._state_json = stored
         try:
             poll = IssuePoll(
@@ -159,7 +170,6 @@ class NewIssuesSensor(BaseSensorOperator):
                 now=time.time(),
                 since=watch.since,
                 run_key=watch.run_key,
-                try_number=watch.try_number,
                 max_issues=self.max_issues,
                 overlap_ms=self.overlap_ms,
             )
@@ -169,13 +179,12 @@ class NewIssuesSensor(BaseSensorOperator):
             return False
         for note in outcome.notes:
             self.log.warning("Sentry watch %r: %s", watch.key, note)
-        if outcome.changed:
-            store.save(watch.key, outcome.state.to_json())
-        self._state_json = outcome.state.to_json()
-        return self._report(watch, outcome)
+        return self._commit(watch, outcome)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume after the trigger fired: commit the state it carried, then return its issues."""
+        """Resume after the trigger fired: commit the state it carried (re-filtered against what
+        other runs committed meanwhile), then return its issues, or wait again if none are left."""
+        from airflow_provider_sentry.core.poll import PollOutcome
         from airflow_provider_sentry.core.watch import WatchState
         from airflow_provider_sentry.hooks.sentry import register_secret
 
@@ -186,16 +195,54 @@ class NewIssuesSensor(BaseSensorOperator):
 
             raise error_from_event(event or {})
         watch = self._watch(context)
-        state = WatchState.from_json(event["state"])
-        self.state_store().save(watch.key, state.to_json())
         issues = list(event.get("issues") or [])
-        self.log.info("Delivering %s new Sentry issue(s) for watch %r", len(issues), watch.key)
-        return issues
+        outcome = PollOutcome("poll", issues, WatchState.from_json(event["state"]), True, 0)
+        result = self._commit(watch, outcome)
+        if isinstance(result, PokeReturnValue) and result.is_done:
+            return result.xcom_value
+        self._defer(context)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context) -> Any:
+        """``soft_fail`` means what it means in poke mode: skip on a timeout, fail on a Sentry error.
+
+        (``BaseSensorOperator`` would skip on any error the trigger reported.)
+        """
+        if next_method != "execute_complete":
+            return super().resume_execution(next_method, next_kwargs, context)
+        try:
+            return self.execute_complete(context, **(next_kwargs or {}))
+        except Exception as exc:
+            if getattr(self, "never_fail", False):
+                from airflow.exceptions import AirflowSkipException
+
+                raise AirflowSkipException("Skipping due to never_fail is set to True.") from exc
+            raise
+
+    # -- the commit ----------------------------------------------------------------------------
+    def _commit(self, watch: _Watch, outcome: PollOutcome) -> PokeReturnValue | bool:
+        from airflow_provider_sentry.sensors.state_store import commit_outcome
+
+        committed = commit_outcome(
+            self.state_store(),
+            watch.key,
+            outcome,
+            run_key=watch.run_key,
+            settle_seconds=self.commit_settle_seconds,
+        )
+        for note in committed.notes:
+            self.log.warning("Sentry watch %r: %s", watch.key, note)
+        if committed.state is not None:
+            self._state_json = committed.state
+        elif outcome.changed and outcome.kind != "replay":  # a stale baseline was dropped: wait on the stored state
+            self._state_json = self.state_store().load(watch.key)
+        elif outcome.kind != "replay":
+            self._state_json = outcome.state.to_json()
+        return self._report(watch, outcome, committed.issues)
 
     # -- helpers -----------------------------------------------------------------------------
     _state_json: dict[str, Any] | None = None
 
-    def _report(self, watch: _Watch, outcome: PollOutcome) -> PokeReturnValue | bool:
+    def _report(self, watch: _Watch, outcome: PollOutcome, issues: list[dict[str, Any]]) -> PokeReturnValue | bool:
         from airflow_provider_sentry.sensors.state_store import variable_name
 
         if outcome.kind == "baseline":
@@ -205,18 +252,18 @@ class NewIssuesSensor(BaseSensorOperator):
                 variable_name(watch.key),
             )
             return False
-        if not outcome.issues:
+        if not issues:
             self.log.info("No new Sentry issues (%s request(s))", outcome.requests)
             return False
         what = "Re-delivering the batch of this task run" if outcome.kind == "replay" else "Delivering"
         self.log.info(
             "%s: %s new Sentry issue(s) for watch %r (%s request(s))",
             what,
-            len(outcome.issues),
+            len(issues),
             watch.key,
             outcome.requests,
         )
-        return PokeReturnValue(is_done=True, xcom_value=outcome.issues)
+        return PokeReturnValue(is_done=True, xcom_value=issues)
 
     def _watch(self, context: Context) -> _Watch:
         from airflow_provider_sentry.core.arguments import as_list
@@ -231,11 +278,14 @@ class NewIssuesSensor(BaseSensorOperator):
             projects=as_tuple(as_list(self.projects, "projects")),
             environments=as_tuple(as_list(self.environments, "environments", split=False)),
         )
-        key = self.state_key or f"{ti.dag_id}.{ti.task_id}"
         map_index = getattr(ti, "map_index", -1)
+        map_index = map_index if isinstance(map_index, int) else -1
+        # A mapped sensor's map indexes watch different things: each is its own watch by default.
+        default_key = f"{ti.dag_id}.{ti.task_id}" + (f".{map_index}" if map_index >= 0 else "")
+        key = self.state_key or default_key
         run_key = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{map_index}"
         since = since_epoch_seconds(self.since, time.time()) if self.since is not None else None
-        return _Watch(spec, key, run_key, getattr(ti, "try_number", None), since)
+        return _Watch(spec, key, run_key, since)
 
     def _validate(self) -> None:
         """Reject bad arguments before any request (errors name the argument)."""
@@ -271,6 +321,11 @@ class NewIssuesSensor(BaseSensorOperator):
                     "(did you mean a duration back from now, such as '1h'?)",
                     self.since,
                 )
+        overlap = self.overlap.total_seconds() if isinstance(self.overlap, timedelta) else self.overlap
+        if isinstance(overlap, bool) or not isinstance(overlap, int | float) or not 0 <= overlap <= 86400:
+            raise SentryInputError(
+                "overlap", f"must be a timedelta or seconds between 0 and 86400, got {self.overlap!r}"
+            )
 
 
 def _check_names(field: str, value: Any, *, allow_ints: bool) -> None:

@@ -10,13 +10,20 @@ An Airflow Variable per watch (``sentry_sensor_state.<state_key>``, JSON). Why a
   runs and workers; it can be shared by key and reset with ``airflow variables delete``.
 
 The sensor writes it only when a poke changed the state (a baseline or a delivery), never on
-an idle poke. Writes are last-writer-wins: one sensor at a time per ``state_key``.
+an idle poke. A Variable has no compare-and-set, so :func:`commit_outcome` compares the stored
+``(seq, writer)`` with the one the poll started from, re-filters a stale batch, and reads the
+state back after a settle delay (``core/commit.py``); a pool with one slot serialises commits.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from airflow_provider_sentry.core.poll import PollOutcome
 
 VARIABLE_PREFIX = "sentry_sensor_state."
 
@@ -96,3 +103,57 @@ class InMemoryStateStore:
 
     def delete(self, key: str) -> None:
         self.data.pop(key, None)
+
+
+#: how many times a commit re-plans after another run wrote over it before giving up (a typed error).
+MAX_COMMIT_ATTEMPTS = 5
+
+
+def commit_outcome(
+    store: StateStore,
+    key: str,
+    outcome: PollOutcome,
+    *,
+    run_key: str | None,
+    settle_seconds: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Committed:
+    """Save a poll's outcome and return what to hand over (see ``core/commit.py``).
+
+    Load, compare, save; then, when issues are about to be handed over (or a baseline was
+    saved), wait ``settle_seconds`` and read the state back, so a run that wrote over ours in
+    between is noticed and our batch re-filtered against it.
+    """
+    from airflow_provider_sentry.core.commit import confirm, new_writer, plan_commit
+    from airflow_provider_sentry.core.poll import PollOutcome
+    from airflow_provider_sentry.exceptions import SentryError
+
+    writer = new_writer()
+    notes: list[str] = []
+    for _ in range(MAX_COMMIT_ATTEMPTS):
+        plan = plan_commit(store.load(key), outcome, run_key=run_key, writer=writer)
+        notes.extend(plan.notes)
+        if plan.state is None:
+            return Committed(plan.issues, None, tuple(notes))
+        saved = plan.state.to_json()
+        store.save(key, saved)
+        if not plan.issues and outcome.kind != "baseline":
+            return Committed([], saved, tuple(notes))
+        if settle_seconds > 0:
+            sleep(settle_seconds)
+        kept, issues = confirm(store.load(key), plan, run_key=run_key)
+        if kept:
+            return Committed(issues, saved, tuple(notes))
+        outcome = PollOutcome(outcome.kind, plan.issues, plan.state, True, outcome.requests)
+    raise SentryError(
+        f"the state of watch {key!r} kept changing under this run ({MAX_COMMIT_ATTEMPTS} commits overwritten); "
+        "nothing was handed over"
+    )
+
+
+class Committed(NamedTuple):
+    """The issues to hand over, the state JSON now stored (``None``: unchanged) and notes for the log."""
+
+    issues: list[dict[str, Any]]
+    state: dict[str, Any] | None
+    notes: tuple[str, ...]

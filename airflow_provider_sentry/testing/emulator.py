@@ -41,6 +41,10 @@ class SentryEmulator:
         large organizations, where an empty page echoes the incoming cursor).
     :param repos: repository names accepted in release ``refs`` (sentry-cli ``set-commits``).
     :param control_api: also serve the HTTP control API under ``/_emulator/`` (docs/emulator.md).
+    :param max_candidates: Sentry's ``snuba.search.max-pre-snuba-candidates`` (5,000): an issue search whose
+        Postgres filters match more issues takes the chunked post-filter path (see ``testing/issues.py``).
+    :param member_projects: slugs of the projects the token's user is a member of; an issue list without
+        ``project`` covers only these (``project=-1`` covers all). ``None``: member of every project.
     """
 
     def __init__(
@@ -54,6 +58,8 @@ class SentryEmulator:
         empty_result_mode: str = "empty_result",
         repos: Sequence[str] = ("acme/backend", "acme/frontend"),
         control_api: bool = False,
+        max_candidates: int = 5000,
+        member_projects: Sequence[str] | None = None,
     ) -> None:
         self.organization = organization
         self._state = EmulatorState(organization_slug=organization)
@@ -69,6 +75,8 @@ class SentryEmulator:
                 )
         for repo in repos:
             self._state.add_repo(repo)
+        self._app.max_candidates = max_candidates
+        self.member_projects = member_projects
         self.token = token or make_user_token()
         self._app.tokens.add(Credential("user_token", self.token, ALL_SCOPES))
         self._host = host
@@ -127,6 +135,23 @@ class SentryEmulator:
         if value not in ("empty_result", "echo"):
             raise ValueError("empty_result_mode must be 'empty_result' or 'echo'")
         self._app.empty_result_mode = value
+
+    @property
+    def max_candidates(self) -> int:
+        return self._app.max_candidates
+
+    @max_candidates.setter
+    def max_candidates(self, value: int) -> None:
+        self._app.max_candidates = value
+
+    @property
+    def member_projects(self) -> list[str] | None:
+        ids = self._app.member_project_ids
+        return None if ids is None else [p.slug for p in self._state.projects if p.id in ids]
+
+    @member_projects.setter
+    def member_projects(self, slugs: Sequence[str] | None) -> None:
+        self._app.member_project_ids = None if slugs is None else {self._project(s).id for s in slugs}
 
     # -- credentials ----------------------------------------------------------------------------------------------
 

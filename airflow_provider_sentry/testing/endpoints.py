@@ -153,14 +153,18 @@ def _date_window(ctx: Ctx, *, use_params: bool) -> tuple[datetime, datetime]:
 
 
 def _selected_projects(ctx: Ctx) -> list[int]:
-    """``project`` query values: integers only (a slug is a 400), -1 = all, none = all."""
+    """``project`` query values: integers only (a slug is a 400), -1 = all, none = the member projects."""
     raw = ctx.getlist("project")
     try:
         ids = {int(x) for x in raw}
     except ValueError:
         raise ApiError(400, {"detail": "Invalid project parameter. Values must be numbers."}) from None
     all_ids = [p.id for p in ctx.app.state.projects]
-    if not ids or -1 in ids:
+    if not ids:
+        # get_projects: no ``project`` means the projects the user is a member of, not all it can see
+        members = ctx.app.member_project_ids
+        return all_ids if members is None else [pid for pid in all_ids if pid in members]
+    if -1 in ids:
         return all_ids
     if not ids <= set(all_ids):
         raise ApiError(403, {"detail": "You do not have permission to perform this action."})
@@ -200,6 +204,8 @@ def _issue_search(
         cursor=_cursor(ctx),
         project_endpoint=project_endpoint,
         max_limit=max_limit,
+        max_candidates=ctx.app.max_candidates,
+        max_chunk_size=ctx.app.max_chunk_size,
     )
     try:
         return search_issues(ctx.app.state, search, now=ctx.now, empty_result_mode=ctx.app.empty_result_mode)

@@ -7,7 +7,7 @@ import secrets
 import threading
 from dataclasses import dataclass
 
-FAULT_KINDS = ("status", "rate_limit", "latency", "reset", "truncate")
+FAULT_KINDS = ("status", "rate_limit", "latency", "reset", "truncate", "query_timeout")
 BAD_GATEWAY_HTML = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
@@ -33,6 +33,15 @@ class Fault:
         if self.path is not None and self.path not in path:
             return False
         return self.method is None or self.method.upper() == method.upper()
+
+
+#: ``handle_query_errors``: Snuba rate limits, timeouts and memory limits become a 400 ``ParseError``.
+QUERY_TIMEOUT_DETAIL = "Query timeout. Please try with a smaller date range or fewer conditions."
+
+
+def query_timeout_answer() -> tuple[int, dict[str, str], bytes]:
+    """What Sentry sends when Snuba times out or is overloaded during an issue search."""
+    return 400, {"Content-Type": "application/json"}, json.dumps({"detail": QUERY_TIMEOUT_DETAIL}).encode()
 
 
 def error_answer(status: int) -> tuple[int, dict[str, str], bytes]:

@@ -73,7 +73,11 @@ def score_of(issue: Issue, sort: str) -> int:
 
 @dataclass
 class IssueSearch:
-    """One issue-list request, already validated."""
+    """One issue-list request, already validated.
+
+    ``max_candidates`` is ``snuba.search.max-pre-snuba-candidates`` (5,000), ``chunk_growth`` and
+    ``max_chunk_size`` are ``snuba.search.chunk-growth-rate`` (1.5) and ``snuba.search.max-chunk-size`` (2,000).
+    """
 
     project_ids: Sequence[int]
     environments: Sequence[str]
@@ -85,12 +89,22 @@ class IssueSearch:
     cursor: Cursor | None
     project_endpoint: bool = False
     max_limit: int = 100
+    max_candidates: int = 5000
+    chunk_growth: float = 1.5
+    max_chunk_size: int = 2000
 
 
 def search_issues(
     state: EmulatorState, search: IssueSearch, *, now: datetime, empty_result_mode: str = "empty_result"
 ) -> CursorResult[Issue]:
-    """Reproduce ``PostgresSnubaQueryExecutor.query`` over the emulator's issues."""
+    """Reproduce ``PostgresSnubaQueryExecutor.query`` over the emulator's issues.
+
+    Above ``max_candidates`` Postgres matches (or in ``echo`` mode) no candidates go to Snuba: Snuba sorts every
+    group of the projects that passes its own filters and the cursor's ``HAVING``, ``ORDER BY -score, group_id``,
+    in chunks of ``limit * 1.5`` growing by 1.5 up to ``max_chunk_size``; each chunk is post-filtered by the
+    Postgres predicates and the ``SequencePaginator`` runs over the rows gathered so far, stopping at the first
+    full page. A previous cursor far below the newest rows therefore pages inside the newest chunk.
+    """
     if search.start >= search.end:
         return empty_result()
     latest = latest_release_getter(state)
@@ -119,9 +133,11 @@ def search_issues(
         score = score_of(issue, search.sort)
         return score >= cursor.value if cursor.is_prev else score <= cursor.value
 
-    candidates = [i for i in in_projects if postgres_ok(i)]
+    # group_queryset.values_list("id")[: max_candidates + 1]
+    candidates = sorted((i for i in in_projects if postgres_ok(i)), key=lambda i: i.id)[: search.max_candidates + 1]
     if not candidates:
         return empty_result()
+    too_many_candidates = len(candidates) > search.max_candidates
 
     if (
         search.project_endpoint
@@ -131,52 +147,61 @@ def search_issues(
         and not search.environments
     ):
         # Postgres-only first page: DateTimePaginator(-last_seen), sub-second ms cursors, counted hits.
-        rows = [i for i in candidates if search.start <= i.last_seen <= search.end]
+        rows = [i for i in in_projects if postgres_ok(i) and search.start <= i.last_seen <= search.end]
         rows.sort(key=lambda i: (i.last_seen, i.id), reverse=True)
         return datetime_paginate_desc(rows, lambda i: i.last_seen.timestamp(), search.limit, max_limit=search.max_limit)
 
-    matched = [i for i in candidates if snuba_ok(i)]
+    # calculate_hits samples the whole query, without the cursor (exact below the sample size).
     hits: int | None = None
-    if cursor is not None:
-        hits = len(matched)  # calculate_hits samples the whole query, without the cursor
+    if cursor is not None or too_many_candidates:
+        hits = sum(1 for i in in_projects if snuba_ok(i) and postgres_ok(i))
         if hits == 0:
             return empty_result()
-
-    by_id: dict[int, Issue] = {i.id: i for i in in_projects}
-    if empty_result_mode == "echo" and matched:
-        # Post-filter path (too many candidates): Snuba filters first, Postgres predicates afterwards.
-        snuba_rows = [i for i in in_projects if snuba_ok(i) and having(i)]
-        total = len(snuba_rows)
-        if not snuba_rows:
-            result: CursorResult[Any] = empty_result()
-        else:
-            kept = [i for i in snuba_rows if postgres_ok(i)]
+    post_filter = too_many_candidates or empty_result_mode == "echo"
+    pool = in_projects if post_filter else candidates
+    # Snuba: HAVING <cursor>, ORDER BY -score, group_id
+    snuba_rows = sorted((i for i in pool if snuba_ok(i) and having(i)), key=lambda i: (-score_of(i, search.sort), i.id))
+    total = len(snuba_rows)
+    limit = min(search.limit, search.max_limit)
+    result: CursorResult[Any] = empty_result()
+    more_results = False
+    if not post_filter:
+        # candidates went to Snuba: one query, exact
+        more_results = total >= limit and limit < total
+        if snuba_rows:
             result = sequence_paginate(
-                [(score_of(i, search.sort), i.id) for i in kept],
+                [(score_of(i, search.sort), i.id) for i in snuba_rows],
                 search.limit,
                 cursor,
                 max_limit=search.max_limit,
-                known_hits=len(matched),
+                known_hits=hits if hits is not None else len(snuba_rows),
             )
     else:
-        rows = [i for i in matched if having(i)]
-        total = len(rows)
-        if not rows:
-            result = empty_result()
-        else:
+        gathered: list[Issue] = []
+        chunk_limit = limit
+        offset = 0
+        while True:
+            chunk_limit = min(int(chunk_limit * search.chunk_growth), search.max_chunk_size)
+            chunk = snuba_rows[offset : offset + chunk_limit]
+            more_results = len(chunk) >= limit and (offset + limit) < total
+            offset += len(chunk)
+            if not chunk:
+                break
+            gathered.extend(i for i in chunk if postgres_ok(i))
             result = sequence_paginate(
-                [(score_of(i, search.sort), i.id) for i in rows],
+                [(score_of(i, search.sort), i.id) for i in gathered],
                 search.limit,
                 cursor,
                 max_limit=search.max_limit,
-                known_hits=hits if hits is not None else len(rows),
+                known_hits=hits,
             )
-    limit = min(search.limit, search.max_limit)
-    more_results = total >= limit and limit < total
+            if len(result.results) >= limit or not more_results:
+                break
     if len(result.results) == limit and more_results:
         result.next.has_results = True
     if cursor is not None and (not cursor.is_prev or len(result.results) > 0):
         result.prev.has_results = True
+    by_id: dict[int, Issue] = {i.id: i for i in in_projects}
     result.results = [by_id[i] for i in result.results if i in by_id]
     return result
 

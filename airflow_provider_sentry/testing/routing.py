@@ -29,6 +29,9 @@ class EndpointApp(Protocol):
     state: EmulatorState
     base_url: str
     empty_result_mode: str
+    max_candidates: int
+    max_chunk_size: int
+    member_project_ids: set[int] | None
 
     def known_environments(self) -> set[str]: ...
 

@@ -1,7 +1,7 @@
 """Issue search: Sentry's query syntax (a practical subset) turned into predicates over emulator issues.
 
 Filters are split the way Sentry's executor splits them: Postgres-side ones (``is:``, ``issue.priority:``,
-``assigned:``, ``firstRelease:``) select candidates; the rest (free text, ``release:``, ``level:``, dates,
+``assigned:``, ``firstRelease:``, and ``firstSeen:`` which Snuba applies too) select candidates; the rest (free text, ``release:``, ``level:``, dates,
 ``times_seen``, environments) are applied "in Snuba" together with the date window and the cursor. The split
 matters for which empty result comes back (see ``issues.search_issues``).
 """
@@ -16,6 +16,9 @@ from datetime import datetime, timedelta
 from airflow_provider_sentry.testing.state import Issue, to_datetime
 
 POSTGRES_KEYS = frozenset({"is", "issue.priority", "assigned", "assigned_to", "firstrelease", "first_release"})
+# ``first_seen`` is a Postgres queryset condition (``ScalarCondition("first_seen")``, or on ``GroupEnvironment``
+# with environments) AND a Snuba aggregate (``HAVING first_seen``): it narrows the candidates and the Snuba rows.
+BOTH_KEYS = frozenset({"firstseen", "first_seen", "age"})
 IS_STATUS = {"unresolved", "resolved", "ignored", "archived", "muted"}
 IS_SUBSTATUS = {
     "new": "new",
@@ -50,7 +53,7 @@ class ParsedQuery:
 
     @property
     def postgres_filters(self) -> tuple[SearchFilter, ...]:
-        return tuple(f for f in self.filters if f.postgres_only)
+        return tuple(f for f in self.filters if f.postgres_only or f.key.lower() in BOTH_KEYS)
 
     @property
     def snuba_filters(self) -> tuple[SearchFilter, ...]:

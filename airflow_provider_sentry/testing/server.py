@@ -28,7 +28,7 @@ from airflow_provider_sentry.testing.auth import (
     TokenBook,
     has_any_scope,
 )
-from airflow_provider_sentry.testing.faults import Fault, FaultBook, error_answer
+from airflow_provider_sentry.testing.faults import Fault, FaultBook, error_answer, query_timeout_answer
 from airflow_provider_sentry.testing.issues import ApiError
 from airflow_provider_sentry.testing.ratelimit import RateLimiter, too_many_requests_body
 from airflow_provider_sentry.testing.routes import match_route
@@ -93,6 +93,11 @@ class EmulatorApp:
         self.environments: set[str] = {"production"}
         # The control API (testing/control.py): (method, path, query, body) -> answer; None = off.
         self.control: Callable[[str, str, str, bytes], Answer] | None = None
+        #: issue search: ``snuba.search.max-pre-snuba-candidates`` and ``snuba.search.max-chunk-size``
+        self.max_candidates = 5000
+        self.max_chunk_size = 2000
+        #: projects the token's user is a member of (a request without ``project``); ``None`` = all
+        self.member_project_ids: set[int] | None = None
 
     def known_environments(self) -> set[str]:
         with self.state.lock:
@@ -289,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             elif fault.kind in ("status", "rate_limit"):
                 answer = self._fault_answer(app, fault)
+            elif fault.kind == "query_timeout":
+                answer = query_timeout_answer()
         assert answer is not None
         status, out_headers, out_body = answer
         out_headers.setdefault("Access-Control-Expose-Headers", EXPOSE_HEADERS)

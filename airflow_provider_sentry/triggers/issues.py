@@ -2,8 +2,10 @@
 
 It runs the same ``core.poll.IssuePoll`` as the sensor, over :class:`SentryAsyncHook`. It never
 writes the state: it yields it in the event, and the sensor's ``execute_complete`` commits it on
-a worker. So a triggerer restart (the trigger is rebuilt from :meth:`serialize`) just polls again
-from the state the sensor deferred with, and loses nothing.
+a worker through ``core/commit.py``, which re-filters the batch when another run committed since
+this trigger's copy of the state was taken (the copy never overwrites newer state). So a
+triggerer restart (the trigger is rebuilt from :meth:`serialize`) just polls again from the
+state the sensor deferred with, and loses nothing.
 """
 
 from __future__ import annotations
@@ -36,13 +38,13 @@ class NewIssuesTrigger(BaseTrigger):
     :param sentry_conn_id: the ``sentry`` connection; the token is loaded on the triggerer, never
         carried in the kwargs.
     :param run_key: the task run that receives the batch (recorded in the state for retries).
-    :param try_number: the task try, recorded with the batch.
     :param since: epoch seconds for a first-watch backfill, else ``None``.
     :param max_issues: the most issues one event carries.
     :param poll_interval: seconds between polls.
     :param overlap_ms: the re-read window below the watermark.
     :param max_consecutive_failures: transient failures (429, 5xx, timeouts) in a row before the
         trigger gives up with an error event; any successful poll resets the count.
+    :param try_number: ignored; accepted so that a trigger deferred by version 0.1.0 still loads.
     """
 
     def __init__(
@@ -52,19 +54,18 @@ class NewIssuesTrigger(BaseTrigger):
         state: Mapping[str, Any] | None,
         sentry_conn_id: str = "sentry_default",
         run_key: str | None = None,
-        try_number: int | None = None,
         since: float | None = None,
         max_issues: int = 100,
         poll_interval: float = 60.0,
         overlap_ms: int = DEFAULT_OVERLAP_MS,
         max_consecutive_failures: int = 5,
+        try_number: int | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.spec = dict(spec)
         self.state = dict(state) if state is not None else None
         self.sentry_conn_id = sentry_conn_id
         self.run_key = run_key
-        self.try_number = try_number
         self.since = since
         self.max_issues = max_issues
         self.poll_interval = poll_interval
@@ -79,7 +80,6 @@ class NewIssuesTrigger(BaseTrigger):
                 "state": self.state,
                 "sentry_conn_id": self.sentry_conn_id,
                 "run_key": self.run_key,
-                "try_number": self.try_number,
                 "since": self.since,
                 "max_issues": self.max_issues,
                 "poll_interval": self.poll_interval,
@@ -106,7 +106,6 @@ class NewIssuesTrigger(BaseTrigger):
                         now=time.time(),
                         since=self.since,
                         run_key=self.run_key,
-                        try_number=self.try_number,
                         max_issues=self.max_issues,
                         overlap_ms=self.overlap_ms,
                     )

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from airflow_provider_sentry.core.arguments import as_fraction
 from airflow_provider_sentry.core.cursor import Cursor
+from airflow_provider_sentry.core.errors import error_for_response
 from airflow_provider_sentry.core.headers import Headers
 from airflow_provider_sentry.core.link_header import PageLink
 from airflow_provider_sentry.core.page import Page
@@ -32,7 +33,6 @@ from airflow_provider_sentry.core.sessions import (
     SessionsQuery,
     SessionTotals,
     choose_interval,
-    is_query_timeout,
     parse_sessions,
     release_query,
     rounded_window,
@@ -166,10 +166,9 @@ def test_any_answer_reads_or_raises_a_typed_error(answer: Any) -> None:
 
 
 def test_which_errors_wait_for_the_next_poke() -> None:
-    timeout = SentryBadRequestError(
-        "x", status=400, detail="Query timeout. Please try with a smaller date range or fewer conditions."
-    )
-    assert is_query_timeout(timeout) and retry_at_next_check(timeout)
+    body = {"detail": "Query timeout. Please try with a smaller date range or fewer conditions."}
+    timeout = error_for_response(400, body, method="GET", path="organizations/acme/sessions/", conn_id="c")
+    assert retry_at_next_check(timeout)
     assert retry_at_next_check(SentryRateLimitError("x", status=429))
     assert retry_at_next_check(SentryServerError("x", status=502))
     assert not retry_at_next_check(SentryBadRequestError("x", status=400, detail='Invalid field: "x"'))

@@ -88,6 +88,8 @@ class Runner:
         store = self.store
 
         class Sensor(NewIssuesSensor):
+            commit_settle_seconds = 0.0  # one poller at a time here: nothing to settle
+
             def state_store(self) -> StateStore:
                 return store
 

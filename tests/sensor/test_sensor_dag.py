@@ -81,4 +81,4 @@ def test_each_run_delivers_only_what_arrived_after_the_previous_one(airflow_db: 
     assert len(issue_lists) == 2  # two pokes, one request each
 
     state = json.loads(Variable.get(VARIABLE))
-    assert state["batch"]["run_key"].startswith(f"triage_new_issues/{run3.run_id}/")
+    assert state["batches"][-1]["run_key"].startswith(f"triage_new_issues/{run3.run_id}/")

@@ -39,7 +39,8 @@ def test_baseline_then_idle_poll_is_one_request_and_changes_nothing() -> None:
     model.requests.clear()
     outcome = poke(model, state)
     assert outcome.issues == [] and not outcome.changed and outcome.requests == 1
-    assert dict(model.requests[0])["cursor"].endswith(":0:1")  # the model records the cursor with the params
+    assert "cursor" not in dict(model.requests[0])  # a poll walks down from the top
+    assert dict(model.requests[0])["project"] == "-1"  # no projects: all, not only the member projects
 
 
 def test_new_issues_are_delivered_oldest_first_once() -> None:
@@ -90,9 +91,10 @@ def test_empty_result_cursor_is_never_stored() -> None:
     assert [i["id"] for i in poke(model, state).issues] == [newer.id]
 
 
-@pytest.mark.parametrize("n", [1, 99, 100, 101, 250])
+@pytest.mark.parametrize("n", [1, 98, 99, 100, 101, 250])
 def test_request_count_for_n_new_issues(n: int) -> None:
     model = SentryModel()
+    model.add(T0 - 10_000)  # settled long ago: the walk stops at the page that reaches it
     model.add(T0 - 10)
     state = baseline(model)
     model.requests.clear()
@@ -100,13 +102,18 @@ def test_request_count_for_n_new_issues(n: int) -> None:
         model.add(T0 + 1 + k // 7)
     outcome = poke(model, state, max_issues=1000)
     assert len(outcome.issues) == n
-    seen_rows = len(WatchState.from_json(state).seen)
-    assert outcome.requests == (n + seen_rows) // 100 + 1 <= math.ceil(n / 100) + 1
-    # ... and the next idle poke is one request again, however many were just delivered.
-    model.requests.clear()
+    in_window = n + len(WatchState.from_json(state).seen)
+    assert outcome.requests == max(1, math.ceil(in_window / 100))
+    assert all("firstSeen:>=" in dict(params)["query"] for params in model.requests)
+    # The whole overlap window is kept: the next idle poke re-reads the k delivered issues inside it.
     idle = poke(model, outcome.state.to_json())
-    assert idle.issues == [] and idle.requests == 1
-    assert len(outcome.state.seen) <= MAX_SEEN
+    assert idle.issues == [] and idle.requests == max(1, math.ceil(in_window / 100))
+    assert len(outcome.state.seen) == in_window <= MAX_SEEN
+    # ... and once the window has moved past the burst, an idle poke is 1 request again.
+    later = model.add(T0 + 2000)
+    moved = poke(model, outcome.state.to_json())
+    assert [i["id"] for i in moved.issues] == [later.id]
+    assert poke(model, moved.state.to_json()).requests == 1
 
 
 def test_max_issues_leaves_the_rest_for_the_next_poke() -> None:
@@ -147,16 +154,17 @@ def test_malformed_state_starts_a_new_watch() -> None:
     assert poll.notes and "unusable" in poll.notes[0]
 
 
-def test_a_retry_of_the_same_run_replays_its_batch_without_requests() -> None:
+def test_a_retry_of_the_same_run_replays_its_batch_by_id() -> None:
     model = SentryModel()
     model.add(T0 - 10)
     state = baseline(model)
     new = model.add(T0 + 1)
-    outcome = poke(model, state, run_key="d/r1/t/-1", try_number=1)
+    outcome = poke(model, state, run_key="d/r1/t/-1")
     committed = outcome.state.to_json()
     model.requests.clear()
-    replay = poke(model, committed, run_key="d/r1/t/-1", try_number=2)
-    assert replay.kind == "replay" and [i["id"] for i in replay.issues] == [new.id] and model.requests == []
+    replay = poke(model, committed, run_key="d/r1/t/-1")
+    assert replay.kind == "replay" and [i["id"] for i in replay.issues] == [new.id] and not replay.changed
+    assert [v for k, v in model.requests[0] if k == "group"] == [new.id] and len(model.requests) == 1
     assert poke(model, committed, run_key="d/r2/t/-1").issues == []
 
 
@@ -209,13 +217,17 @@ states = st.builds(
     watermark_ms=st.integers(0, 2**42),
     project_ids=st.lists(st.integers(1, 10**6).map(str), max_size=3).map(tuple),
     seen=st.dictionaries(st.integers(1, 10**9).map(str), st.integers(0, 2**42), max_size=5),
-    batch=st.none()
-    | st.builds(
-        DeliveredBatch,
-        run_key=st.text(max_size=20),
-        issues=st.lists(st.fixed_dictionaries({"id": st.integers(1, 99).map(str)}), max_size=3).map(tuple),
-        try_number=st.none() | st.integers(1, 5),
-    ),
+    batches=st.lists(
+        st.builds(
+            DeliveredBatch,
+            run_key=st.text(max_size=20),
+            ids=st.lists(st.integers(1, 99).map(str), max_size=3).map(tuple),
+        ),
+        max_size=3,
+    ).map(tuple),
+    hints=st.lists(st.integers(0, 2**42), max_size=3).map(lambda h: tuple(sorted(h))),
+    seq=st.integers(0, 10**6),
+    writer=st.text(alphabet="0123456789abcdef", max_size=16),
 )
 
 
@@ -283,11 +295,13 @@ def test_property_no_loss_no_duplicate(script: list[tuple[str, int, object]]) ->
             delivered += [i["id"] for i in outcome.issues]
     for issue in hidden:
         issue.visible = True
-    for _ in range(10):  # drain
+    for _ in range(30):  # drain, until nothing is left
         run += 1
         outcome = poke(model, state, now=clock, run_key=f"dag/drain{run}/wait/-1", max_issues=1000)
         state = outcome.state.to_json() if outcome.changed else state
         delivered += [i["id"] for i in outcome.issues]
+        if not outcome.issues and not outcome.state.hints:
+            break
     expected = {i.id for i in model.issues} - pre_baseline
     assert len(delivered) == len(set(delivered)), "duplicate delivery"
     assert set(delivered) == expected, f"lost {sorted(expected - set(delivered))}"
