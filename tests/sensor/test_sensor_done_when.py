@@ -132,7 +132,9 @@ def test_burst_of_400_plus_10_across_two_projects_past_the_threshold(
     assert result["lost"] == result["duplicated"] == result["unexpected"] == 0
 
 
-def test_three_overlapping_deferrable_runs_and_a_final_run(airflow_db: None, emulator: SentryEmulator) -> None:
+def test_three_overlapping_deferrable_runs_and_a_final_run(
+    airflow_db: None, emulator: SentryEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Three runs of the DAG's deferrable sensor defer with the same state (their triggers overlap) and
     all find the same 27 issues; the commits (the Variable in the metadata DB) re-filter the stale
     batches; a final run follows. (``dag.test()`` runs a trigger inline without its timeout, so the runs
@@ -143,32 +145,29 @@ def test_three_overlapping_deferrable_runs_and_a_final_run(airflow_db: None, emu
     emu.add_issues(5, first_seen=now - 3600)
     sensor = load_dag("sensor_overlap", timeout=30).get_task("wait")
     store = variable_store()
-    type(sensor).state_store = lambda self: store  # type: ignore[method-assign]
-    try:
+    monkeypatch.setattr(sensor, "state_store", lambda: store)  # the metadata DB, read and written directly
 
-        def context(run: str) -> Any:
-            return {"ti": SimpleNamespace(dag_id="sensor_overlap", task_id="wait", run_id=run, map_index=-1)}
+    def context(run: str) -> Any:
+        return {"ti": SimpleNamespace(dag_id="sensor_overlap", task_id="wait", run_id=run, map_index=-1)}
 
-        with pytest.raises(TaskDeferred):
-            sensor.execute(context("o0"))  # the watch begins (baseline), then waits
-        triggers = {}
-        for run in ("o1", "o2", "o3"):
-            with pytest.raises(TaskDeferred) as info:
-                sensor.execute(context(run))
-            triggers[run] = info.value.trigger
-        expected = {i["id"] for i in emu.add_issues(27, first_seen=now - 20)}
-        events = {run: asyncio.run(_first_event(NewIssuesTrigger(**t.serialize()[1]))) for run, t in triggers.items()}
-        per_run: dict[str, list[str]] = {}
-        for run, event in events.items():
-            assert event is not None and len(event.payload["issues"]) == 27  # each trigger found the same batch
-            try:
-                per_run[run] = [i["id"] for i in sensor.execute_complete(context(run), event.payload)]
-            except TaskDeferred:
-                per_run[run] = []  # nothing of its batch was left: it waits again
-        result_final = sensor.poke(context("final"))
-        per_run["final"] = [i["id"] for i in result_final.xcom_value] if hasattr(result_final, "xcom_value") else []
-    finally:
-        del type(sensor).state_store
+    with pytest.raises(TaskDeferred):
+        sensor.execute(context("o0"))  # the watch begins (baseline), then waits
+    triggers = {}
+    for run in ("o1", "o2", "o3"):
+        with pytest.raises(TaskDeferred) as info:
+            sensor.execute(context(run))
+        triggers[run] = info.value.trigger
+    expected = {i["id"] for i in emu.add_issues(27, first_seen=now - 20)}
+    events = {run: asyncio.run(_first_event(NewIssuesTrigger(**t.serialize()[1]))) for run, t in triggers.items()}
+    per_run: dict[str, list[str]] = {}
+    for run, event in events.items():
+        assert event is not None and len(event.payload["issues"]) == 27  # each trigger found the same batch
+        try:
+            per_run[run] = [i["id"] for i in sensor.execute_complete(context(run), event.payload)]
+        except TaskDeferred:
+            per_run[run] = []  # nothing of its batch was left: it waits again
+    result_final = sensor.poke(context("final"))
+    per_run["final"] = [i["id"] for i in result_final.xcom_value] if hasattr(result_final, "xcom_value") else []
     got = [i for ids in per_run.values() for i in ids]
     result = counts(got, expected)
     print("three overlapping deferrable runs + a final run (metadata DB Variable):", result, "per run:",
