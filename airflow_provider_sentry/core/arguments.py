@@ -85,6 +85,33 @@ def as_list(value: Any, field: str, *, split: bool = True) -> list[Any]:
     raise SentryInputError(field, f"must be a list, got {type(value).__name__}")
 
 
+def as_names(
+    value: Any, field: str, *, allow_ints: bool = True, required: bool = False, split: bool = True
+) -> list[str | int]:
+    """The one list normaliser, for project slugs or ids and environment names: a list, one value, a
+    rendered list string or (``split``) ``"a, b"`` words -> unique entries in order, strings stripped, ints
+    kept (an id >= 1, or -1 for "all projects"). Each bad entry is refused naming ``field``."""
+    names: list[str | int] = []
+    for item in as_list(value, field, split=split):
+        if isinstance(item, str) and item.strip():
+            clean: str | int = item.strip()
+        elif allow_ints and isinstance(item, int) and not isinstance(item, bool) and (item >= 1 or item == -1):
+            clean = item
+        else:
+            wanted = "a non-empty name or an id" if allow_ints else "a non-empty name"
+            raise SentryInputError(field, f"each entry must be {wanted}, got {item!r}")
+        if clean not in names:
+            names.append(clean)
+    if required and not names:
+        raise SentryInputError(field, "at least one value is required")
+    return names
+
+
+def as_name_strings(value: Any, field: str, *, allow_ints: bool = True, split: bool = True) -> tuple[str, ...]:
+    """:func:`as_names` as strings, for query parameters and watch fingerprints."""
+    return tuple(str(name) for name in as_names(value, field, allow_ints=allow_ints, split=split))
+
+
 def as_non_negative_int(value: Any, field: str) -> int:
     """Like :func:`as_positive_int`, but 0 is allowed (e.g. a budget of none)."""
     if not isinstance(value, bool) and isinstance(value, int | str) and str(value).strip() == "0":

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from airflow_provider_sentry.core.arguments import as_bool, as_list, as_positive_int
+from airflow_provider_sentry.core.arguments import as_bool, as_list, as_name_strings, as_positive_int
 from airflow_provider_sentry.core.releases import validate_version
 from airflow_provider_sentry.defaults import DEFAULT_MAX_ISSUES
 from airflow_provider_sentry.exceptions import SentryInputError
@@ -51,18 +51,6 @@ def normalize_issue_ids(value: Any, field: str = "issue_ids") -> list[str]:
     return list(ids)
 
 
-def normalize_names(value: Any, field: str) -> list[str]:
-    """Project slugs/ids or environment names as unique non-empty strings."""
-    names: list[str] = []
-    for item in as_list(value, field):
-        if isinstance(item, bool) or not isinstance(item, int | str) or not str(item).strip():
-            raise SentryInputError(field, f"each entry must be a non-empty string or an id, got {item!r}")
-        text = str(item).strip()
-        if text not in names:
-            names.append(text)
-    return names
-
-
 @dataclass(frozen=True)
 class Selection:
     """Which issues: explicit ids, or a search query with optional project/environment filters."""
@@ -90,8 +78,8 @@ def build_selection(*, issue_ids: Any, query: Any, projects: Any, environments: 
     return Selection(
         issue_ids=tuple(ids),
         query=query.strip() if has_query else None,
-        projects=tuple(normalize_names(projects, "projects")),
-        environments=tuple(normalize_names(environments, "environments")),
+        projects=as_name_strings(projects, "projects"),
+        environments=as_name_strings(environments, "environments", allow_ints=False, split=False),
         max_issues=limit,
     )
 

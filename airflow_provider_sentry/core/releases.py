@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_sentry.core.arguments import as_list, parse_rendered_list
+from airflow_provider_sentry.core.arguments import as_list, as_names, parse_rendered_list
 from airflow_provider_sentry.exceptions import SentryInputError
 
 MAX_VERSION_LENGTH = 200
@@ -67,18 +67,9 @@ def validate_projects(value: Any, field: str = "projects", *, required: bool = T
 def validate_release_projects(value: Any, field: str = "projects", *, required: bool = True) -> list[str | int]:
     """One slug or id, or a list of them, sent as given: the release POST reads a JSON integer as a
     project id and a string as a slug (``"3"`` is the slug "3", not project 3)."""
-    items = as_list(value, field)
-    if not items:
-        if required:
-            raise SentryInputError(field, "at least one project slug or id is required")
-        return []
-    projects: list[str | int] = []
-    for item in items:
-        if isinstance(item, bool) or not isinstance(item, str | int) or not str(item).strip():
-            raise SentryInputError(field, f"each project must be a non-empty slug or an id, got {item!r}")
-        clean = item.strip() if isinstance(item, str) else item
-        if clean not in projects:
-            projects.append(clean)
+    projects = as_names(value, field)
+    if required and not projects:
+        raise SentryInputError(field, "at least one project slug or id is required")
     return projects
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -162,12 +162,3 @@ def _id_key(issue_id: str) -> tuple[int, str]:
 def issue_order(score: int, issue_id: str) -> tuple[int, tuple[int, str]]:
     """Oldest first: by score, then by id (Sentry breaks same-second ties by id)."""
     return (score, _id_key(issue_id))
-
-
-def as_tuple(values: str | int | Sequence[Any] | None) -> tuple[str, ...]:
-    """Normalise a user's ``"a"`` / ``["a", 2]`` / ``None`` into a tuple of strings."""
-    if values is None:
-        return ()
-    if isinstance(values, str | int):
-        return (str(values),)
-    return tuple(str(v) for v in values)

@@ -266,17 +266,17 @@ class NewIssuesSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=issues)
 
     def _watch(self, context: Context) -> _Watch:
-        from airflow_provider_sentry.core.arguments import as_list
+        from airflow_provider_sentry.core.arguments import as_name_strings
         from airflow_provider_sentry.core.since import since_epoch_seconds
-        from airflow_provider_sentry.core.watch import WatchSpec, as_tuple
+        from airflow_provider_sentry.core.watch import WatchSpec
 
         ti = context["ti"]
         organization = self.hook.resolve_organization(self.organization)
         spec = WatchSpec(
             organization=organization,
             query=self.query,
-            projects=as_tuple(as_list(self.projects, "projects")),
-            environments=as_tuple(as_list(self.environments, "environments", split=False)),
+            projects=as_name_strings(self.projects, "projects"),
+            environments=as_name_strings(self.environments, "environments", allow_ints=False, split=False),
         )
         map_index = getattr(ti, "map_index", -1)
         map_index = map_index if isinstance(map_index, int) else -1
@@ -289,7 +289,7 @@ class NewIssuesSensor(BaseSensorOperator):
 
     def _validate(self) -> None:
         """Reject bad arguments before any request (errors name the argument)."""
-        from airflow_provider_sentry.core.arguments import as_list
+        from airflow_provider_sentry.core.arguments import as_names
         from airflow_provider_sentry.core.since import since_epoch_seconds
         from airflow_provider_sentry.exceptions import SentryInputError
 
@@ -302,9 +302,8 @@ class NewIssuesSensor(BaseSensorOperator):
         if self.organization is not None and (not isinstance(self.organization, str) or not self.organization.strip()):
             raise SentryInputError("organization", "must be a non-empty slug")
         # Templated values arrive as rendered strings ("['backend']"); as_list reads them back.
-        _check_names("projects", as_list(self.projects, "projects"), allow_ints=True)
-        _check_names("environments", as_list(self.environments, "environments", split=False), allow_ints=False)
-        _check_environments(as_list(self.environments, "environments", split=False))
+        as_names(self.projects, "projects")
+        _check_environments(as_names(self.environments, "environments", allow_ints=False, split=False))
         if self.state_key is not None and (
             not isinstance(self.state_key, str)
             or not self.state_key.strip()
@@ -326,21 +325,6 @@ class NewIssuesSensor(BaseSensorOperator):
             raise SentryInputError(
                 "overlap", f"must be a timedelta or seconds between 0 and 86400, got {self.overlap!r}"
             )
-
-
-def _check_names(field: str, value: Any, *, allow_ints: bool) -> None:
-    from airflow_provider_sentry.exceptions import SentryInputError
-
-    if value is None:
-        return
-    items = [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
-    if not isinstance(items, list | tuple):
-        raise SentryInputError(field, f"must be a string or a list of strings, got {type(value).__name__}")
-    for item in items:
-        ok = isinstance(item, str) and item.strip() != "" and item == item.strip()
-        ok = ok or (allow_ints and isinstance(item, int) and not isinstance(item, bool) and item > 0)
-        if not ok:
-            raise SentryInputError(field, f"invalid value {item!r}")
 
 
 def _check_environments(value: Any) -> None:

@@ -23,6 +23,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from airflow_provider_sentry.core.arguments import as_name_strings
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID, DEFAULT_OVERLAP_MS, MAX_ISSUES_LIMIT
 from airflow_provider_sentry.exceptions import SentryConfigError, SentryError, SentryInputError
 
@@ -81,9 +82,9 @@ class NewIssuesEventTrigger(BaseEventTrigger):
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.organization = _optional_name("organization", organization)
-        self.projects = _names("projects", projects, allow_ints=True)
+        self.projects = as_name_strings(projects, "projects")
         self.query = _text("query", query)
-        self.environments = _names("environments", environments, allow_ints=False)
+        self.environments = as_name_strings(environments, "environments", allow_ints=False, split=False)
         self.sentry_conn_id = _text("sentry_conn_id", sentry_conn_id, empty=False)
         self.poll_interval = _seconds("poll_interval", poll_interval)
         self.max_issues = _max_issues(max_issues)
@@ -208,22 +209,6 @@ def _optional_name(field: str, value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise SentryInputError(field, f"must be a non-empty name without surrounding spaces, got {value!r}")
     return value
-
-
-def _names(field: str, value: Any, *, allow_ints: bool) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    items = [value] if isinstance(value, str | int) and not isinstance(value, bool) else value
-    if not isinstance(items, list | tuple):
-        raise SentryInputError(field, f"must be a string or a list of strings, got {type(value).__name__}")
-    names: list[str] = []
-    for item in items:
-        ok = isinstance(item, str) and item.strip() != "" and item == item.strip()
-        ok = ok or (allow_ints and isinstance(item, int) and not isinstance(item, bool) and item > 0)
-        if not ok:
-            raise SentryInputError(field, f"invalid value {item!r}")
-        names.append(str(item))
-    return tuple(names)
 
 
 def _seconds(field: str, value: Any) -> float:
