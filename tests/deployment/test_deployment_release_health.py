@@ -31,7 +31,11 @@ def wait_for(predicate: Any, timeout: float = 90.0) -> None:
 def task_log(deployment: Deployment, dag_id: str, run_id: str, emu: SentryEmulator) -> str:
     """The gate's log and the emulator's request log, for a failure message."""
     try:
-        log = deployment.request("GET", f"{deployment.run_path(dag_id, run_id)}/taskInstances/gate/logs/1")
+        logs = [
+            deployment.request("GET", f"{deployment.run_path(dag_id, run_id)}/taskInstances/gate/logs/{n}")
+            for n in (1, 2)
+        ]
+        log = "\n".join(str(entry)[-3000:] for entry in logs)
     except Exception as exc:  # diagnostics only
         log = f"(no log: {exc})"
     requests = [f"{r.method} {r.path} {r.status}" for r in emu.requests]
@@ -52,7 +56,7 @@ def test_gate_waits_then_judges(deployment: Deployment, mode: str, healthy: bool
         register(deployment, emu)
         dag_id = f"release_health_gate_{mode}"
         run_id = deployment.trigger(dag_id, conf={"version": version})
-        wait_for(lambda: session_queries(emu) >= 2)  # at least two checks found no sessions and waited
+        wait_for(lambda: session_queries(emu) >= 2, timeout=240)  # two checks found no sessions and waited
         emu.add_sessions(version, healthy=100 if healthy else 80, crashed=0 if healthy else 20)
         state = deployment.wait_run(dag_id, run_id, timeout=300)
         (ti,) = deployment.task_instances(dag_id, run_id)
