@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 CONSTRAINTS := constraints/airflow-$(AIRFLOW_VERSION).txt
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 
-.PHONY: venv test lint types pytest demo bench clean
+.PHONY: venv test lint types pytest deployment demo bench clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	bash scripts/venv.sh "$(VENV)" "$(AIRFLOW_VERSION)"
@@ -21,9 +21,13 @@ types: $(STAMP)
 	$(VENV)/bin/mypy
 
 pytest: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not deployment" $(PYTEST_ARGS)
 
-test: lint types pytest
+# The real-deployment tests (a real scheduler, triggerer, dag-processor and api-server), once per run.
+deployment: $(STAMP)
+	bash scripts/deployment_tests.sh "$(VENV)"
+
+test: lint types pytest deployment
 
 demo: $(STAMP)
 	bash scripts/demo.sh "$(VENV)"
