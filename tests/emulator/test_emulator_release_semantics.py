@@ -3,29 +3,8 @@ last-deploy-per-environment list, ``group=`` lookups, 1,000-id bulk PUTs and the
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-import requests
-
 from airflow_provider_sentry.testing import SentryEmulator
-
-
-@pytest.fixture
-def emu() -> Any:
-    with SentryEmulator() as emulator:
-        yield emulator
-
-
-def call(emu: SentryEmulator, method: str, path: str, body: Any = None, params: Any = None) -> requests.Response:
-    return requests.request(
-        method,
-        f"{emu.url}/api/0/organizations/acme/{path}",
-        json=body,
-        params=params,
-        headers={"Authorization": f"Bearer {emu.token}"},
-        timeout=30,
-    )
+from tests.emulator.test_emulator_releases import call
 
 
 def test_an_existing_release_gaining_a_project_is_201_but_keeps_its_creation_fields(emu: SentryEmulator) -> None:

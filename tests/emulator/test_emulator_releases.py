@@ -11,12 +11,6 @@ import requests
 from airflow_provider_sentry.testing import SentryEmulator
 
 
-@pytest.fixture
-def emu() -> Any:
-    with SentryEmulator() as emulator:
-        yield emulator
-
-
 def call(emu: SentryEmulator, method: str, path: str, body: Any = None, params: Any = None) -> requests.Response:
     return requests.request(
         method,
