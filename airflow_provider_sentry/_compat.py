@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import (
+    BaseNotifier,
     BaseOperator,
     BaseOperatorLink,
     BaseSensorOperator,
@@ -67,6 +68,7 @@ __all__ = [
     "AirflowFailException",
     "AirflowSkipException",
     "BaseHook",
+    "BaseNotifier",
     "BaseOperator",
     "BaseOperatorLink",
     "BaseSensorOperator",

@@ -11,6 +11,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.core.dsn import DsnTarget, connection_dsn
 from airflow_provider_sentry.core.envelope import CLIENT
 from airflow_provider_sentry.exceptions import (
@@ -22,6 +23,8 @@ from airflow_provider_sentry.exceptions import (
 
 if TYPE_CHECKING:
     import requests
+else:  # loaded at the first send: the listener plugin is imported by every Airflow process
+    requests = lazy_module("requests")
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +48,11 @@ class IngestClient:
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            import requests
-
             self._session = requests.Session()
         return self._session
 
     def send_envelope(self, body: bytes) -> int:
         """Deliver one envelope; return the HTTP status, or raise a typed ``SentryError``."""
-        import requests
-
         dsn = self.target.dsn
         headers = {
             "X-Sentry-Auth": dsn.auth_header(CLIENT),

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from airflow_provider_sentry import _compat
 from airflow_provider_sentry.core.crons import MonitorOptions, dag_selected, parse_patterns
 from airflow_provider_sentry.crons import PARAMS_KEY
 from airflow_provider_sentry.exceptions import SentryConfigError
@@ -64,9 +65,7 @@ def from_options(values: Mapping[str, Any]) -> CronsConfig:
 
 def read_airflow_config() -> CronsConfig:
     """The global section, read from Airflow's configuration (env vars ``AIRFLOW__SENTRY_CRONS__*`` included)."""
-    from airflow_provider_sentry._compat import conf
-
-    return from_options({name: conf.get(SECTION, name, fallback=default) for name, default in DEFAULTS.items()})
+    return from_options({name: _compat.conf.get(SECTION, name, fallback=default) for name, default in DEFAULTS.items()})
 
 
 def param_value(params: Any) -> Mapping[str, Any] | None:

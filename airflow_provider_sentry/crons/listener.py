@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.listeners import hookimpl
+
+from airflow_provider_sentry._lazy import lazy_module
+
+if TYPE_CHECKING:
+    from airflow_provider_sentry.core import crons
+    from airflow_provider_sentry.crons import config, schedule, sender
+else:  # loaded at the first DAG-run event: every Airflow process imports this plugin at start
+    crons = lazy_module("airflow_provider_sentry.core.crons")
+    config = lazy_module("airflow_provider_sentry.crons.config")
+    schedule = lazy_module("airflow_provider_sentry.crons.schedule")
+    sender = lazy_module("airflow_provider_sentry.crons.sender")
 
 log = logging.getLogger(__name__)
 
@@ -38,37 +49,33 @@ def _duration(dag_run: Any) -> float | None:
 
 def build_check_in(dag_run: Any, status: str) -> tuple[str, dict[str, Any]] | None:
     """``(conn_id, payload)`` for this run, or None when the DAG or the run type is not monitored."""
-    from airflow_provider_sentry.core.crons import check_in_id, check_in_payload, monitor_config, monitor_slug
-    from airflow_provider_sentry.crons.config import param_value, read_airflow_config, with_override
-    from airflow_provider_sentry.crons.schedule import schedule_of
-
     dag_id = str(dag_run.dag_id)
-    config = read_airflow_config()
+    settings = config.read_airflow_config()
     dag = getattr(dag_run, "dag", None)
     if dag is not None:
-        config = with_override(config, param_value(getattr(dag, "params", None)), dag_id)
-    if not config.monitors(dag_id) or not config.wants(_run_type(dag_run)):
+        settings = config.with_override(settings, config.param_value(getattr(dag, "params", None)), dag_id)
+    if not settings.monitors(dag_id) or not settings.wants(_run_type(dag_run)):
         return None
     upsert: dict[str, Any] | None
     if dag is not None:
         timeout = getattr(dag, "dagrun_timeout", None)
-        upsert = monitor_config(
-            schedule_of(dag),
+        upsert = crons.monitor_config(
+            schedule.schedule_of(dag),
             dagrun_timeout=timeout if isinstance(timeout, timedelta) else None,
-            options=config.options,
+            options=settings.options,
         )
         _configs[dag_id] = upsert
     else:
         upsert = _configs.get(dag_id)
-    payload = check_in_payload(
-        slug=monitor_slug(dag_id),
-        check_in=check_in_id(dag_id, str(dag_run.run_id)),
+    payload = crons.check_in_payload(
+        slug=crons.monitor_slug(dag_id),
+        check_in=crons.check_in_id(dag_id, str(dag_run.run_id)),
         status=status,
-        environment=config.environment,
+        environment=settings.environment,
         duration=_duration(dag_run) if status != "in_progress" else None,
         config=upsert,
     )
-    return config.conn_id, payload
+    return settings.conn_id, payload
 
 
 def _check_in(dag_run: Any, status: str) -> None:
@@ -76,9 +83,7 @@ def _check_in(dag_run: Any, status: str) -> None:
         built = build_check_in(dag_run, status)
         if built is None:
             return
-        from airflow_provider_sentry.crons.sender import get_sender
-
-        get_sender().submit(*built)
+        sender.get_sender().submit(*built)
     except Exception:
         log.exception("Sentry Crons: %s check-in for %s skipped", status, getattr(dag_run, "dag_id", "?"))
 

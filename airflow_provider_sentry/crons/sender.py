@@ -19,12 +19,21 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.core.crons import MonitorBudget
 from airflow_provider_sentry.core.dsn import DsnTarget
 from airflow_provider_sentry.core.envelope import check_in_envelope
 from airflow_provider_sentry.exceptions import SentryApiError, SentryError, SentryTransportError
+
+if TYPE_CHECKING:
+    from airflow.models import connection
+
+    from airflow_provider_sentry import ingestion
+else:  # loaded by the sending thread, at the first check-in
+    connection = lazy_module("airflow.models.connection")
+    ingestion = lazy_module("airflow_provider_sentry.ingestion")
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +60,11 @@ class Outgoing:
 
 def load_target_from_airflow(conn_id: str) -> DsnTarget:
     """Server side (scheduler, API server): the connection from the secrets backends and the metadata DB."""
-    from airflow.models.connection import Connection
-
-    from airflow_provider_sentry.ingestion import target_from_connection
-
-    return target_from_connection(Connection.get_connection_from_secrets(conn_id))
+    return ingestion.target_from_connection(connection.Connection.get_connection_from_secrets(conn_id))
 
 
 def send_with_requests(target: DsnTarget, body: bytes) -> int:
-    from airflow_provider_sentry.ingestion import IngestClient
-
-    return IngestClient(target).send_envelope(body)
+    return ingestion.IngestClient(target).send_envelope(body)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseHook, mask_secret
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.core.api_urls import QueryParams, with_cursor
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.exchange import Call, Done, Sleep
@@ -22,6 +23,11 @@ from airflow_provider_sentry.exceptions import SentryConfigError, SentryError
 
 if TYPE_CHECKING:
     import requests
+
+    from airflow_provider_sentry.hooks import deadline as deadlines
+else:  # loaded at the first request: listing the provider's hooks and connection form stays cheap
+    requests = lazy_module("requests")
+    deadlines = lazy_module("airflow_provider_sentry.hooks.deadline")
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +146,9 @@ class SentryHook(BaseHook):
     @property
     def session(self) -> requests.Session:
         if self._session is None:
-            import requests
-
-            from airflow_provider_sentry.hooks.deadline import install
-
             self._session = requests.Session()
             self._session.trust_env = False  # no proxy or netrc credentials from the environment
-            install(self._session)  # lets a Deadline cut a request at its total timeout
+            deadlines.install(self._session)  # lets a Deadline cut a request at its total timeout
         return self._session
 
     def close(self) -> None:
@@ -177,10 +179,6 @@ class SentryHook(BaseHook):
         :param retry: False to fail fast (no retries, no waits), e.g. for the connection test.
         :param expect: ``list`` or ``dict``: any other 2xx JSON is a ``SentryUnexpectedResponseError``.
         """
-        import requests
-
-        from airflow_provider_sentry.hooks.deadline import Deadline
-
         settings = self.settings if retry else replace(self.settings, max_retries=0, retry_budget=0)
         call = Call(
             settings,
@@ -202,7 +200,7 @@ class SentryHook(BaseHook):
                 time.sleep(action.seconds)
                 continue
             self.requests_sent += 1
-            with Deadline(action.timeout) as deadline:
+            with deadlines.Deadline(action.timeout) as deadline:
                 try:
                     # The adapter, not session.request: requests parses a redirect's Location even
                     # when not following it, and an invalid one would be a raw ValueError.

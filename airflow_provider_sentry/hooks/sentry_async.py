@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseHook
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.core.api_urls import QueryParams, with_cursor
 from airflow_provider_sentry.core.cursor import Cursor
 from airflow_provider_sentry.core.exchange import Call, Done, Sleep
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx
+    from asgiref import sync as asgiref_sync
+else:  # loaded on the triggerer, when a trigger runs: a worker that only defers never needs httpx
+    httpx = lazy_module("httpx")
+    asgiref_sync = lazy_module("asgiref.sync")
 
 
 _ANSWER = "sentry_provider_answer"
@@ -49,8 +54,6 @@ def shared_ssl_context(verify: bool | str) -> ssl.SSLContext:
     Each httpx client otherwise loads the CA bundle again (about 700 KiB per client), which is
     700 MiB for 1,000 triggers on one triggerer (docs/performance.md, P6).
     """
-    import httpx
-
     return httpx.create_ssl_context(verify=verify, trust_env=False)
 
 
@@ -78,15 +81,11 @@ class SentryAsyncHook(BaseHook):
     async def get_settings(self) -> SentrySettings:
         """The validated, masked connection, loaded once off the event loop."""
         if self._settings is None:
-            from asgiref.sync import sync_to_async
-
-            self._settings = await sync_to_async(_load_settings)(self.sentry_conn_id)
+            self._settings = await asgiref_sync.sync_to_async(_load_settings)(self.sentry_conn_id)
         return self._settings
 
     async def _get_client(self, settings: SentrySettings) -> httpx.AsyncClient:
         if self._client is None:
-            import httpx
-
             # trust_env=False: no proxy or netrc credentials from the environment, as in the sync hook.
             self._client = httpx.AsyncClient(
                 verify=shared_ssl_context(settings.verify),
@@ -125,8 +124,6 @@ class SentryAsyncHook(BaseHook):
     ) -> Any:
         """Call ``/api/0/<path>``; same contract as :meth:`SentryHook.request` (``timeout`` is a
         deadline for each whole try)."""
-        import httpx
-
         settings = await self.get_settings()
         client = await self._get_client(settings)
         call = Call(

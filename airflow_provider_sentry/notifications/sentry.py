@@ -10,11 +10,20 @@ group into one issue. ``level``, ``tags`` and ``fingerprint`` are templated.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseNotifier
-
+from airflow_provider_sentry import _compat
+from airflow_provider_sentry._compat import BaseNotifier, conf, mask_secret
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
+
+if TYPE_CHECKING:
+    from airflow_provider_sentry import ingestion
+    from airflow_provider_sentry.core import envelope
+else:  # runtime only: loaded when a task fails, not when the DAG is parsed
+    envelope = lazy_module("airflow_provider_sentry.core.envelope")
+    ingestion = lazy_module("airflow_provider_sentry.ingestion")
 
 
 class SentryNotifier(BaseNotifier):
@@ -54,10 +63,6 @@ class SentryNotifier(BaseNotifier):
 
     def build_event(self, context: Mapping[str, Any]) -> dict[str, Any]:
         """The event for this failure (pure: no I/O), from an Airflow context."""
-        from datetime import UTC, datetime
-
-        from airflow_provider_sentry.core.envelope import error_event
-
         ti = context.get("ti") or context.get("task_instance")
         dag = context.get("dag")
         task = context.get("task") or getattr(ti, "task", None)
@@ -85,7 +90,7 @@ class SentryNotifier(BaseNotifier):
             extra["reason"] = str(reason)
         parts = self.fingerprint if self.fingerprint is not None else ["airflow", dag_id, task_id or ""]
         fingerprint = [str(part) for part in parts if part is not None and str(part)]
-        return error_event(
+        return envelope.error_event(
             exception=exception,
             message=message,
             level=str(self.level),
@@ -99,21 +104,15 @@ class SentryNotifier(BaseNotifier):
 
     def notify(self, context: Any) -> None:
         """Build and send the event (one POST). Errors are logged by ``BaseNotifier.__call__``."""
-        from datetime import UTC, datetime
-
-        from airflow_provider_sentry._compat import BaseHook, mask_secret
-        from airflow_provider_sentry.core.envelope import event_envelope
-        from airflow_provider_sentry.ingestion import IngestClient, target_from_connection
-
         event = self.build_event(context)
-        target = target_from_connection(BaseHook.get_connection(self.sentry_conn_id), max_timeout=10.0)
+        target = ingestion.target_from_connection(
+            _compat.BaseHook.get_connection(self.sentry_conn_id), max_timeout=10.0
+        )
         mask_secret(target.dsn.public_key)  # the DSN sits in the extra, which Airflow does not mask by name
-        IngestClient(target).send_envelope(event_envelope(event, sent_at=datetime.now(tz=UTC)))
+        ingestion.IngestClient(target).send_envelope(envelope.event_envelope(event, sent_at=datetime.now(tz=UTC)))
         self.last_event_id = str(event["event_id"])
         self.log.info("Sentry event %s sent for %s", event["event_id"], event.get("transaction"))
 
 
 def _default_environment() -> str:
-    from airflow_provider_sentry._compat import conf
-
     return str(conf.get("sentry_crons", "environment", fallback="production") or "production")

@@ -23,13 +23,24 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseOperator
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID, DEFAULT_MAX_ISSUES
 from airflow_provider_sentry.links import SentryIssuesLink
 
 if TYPE_CHECKING:
     from airflow_provider_sentry._compat import Context
+    from airflow_provider_sentry.core import api_urls, arguments, issue_updates, page, releases, ui_urls
     from airflow_provider_sentry.core.issue_updates import Batch, IssueChange, Selection
+    from airflow_provider_sentry.hooks import sentry as sentry_hook
     from airflow_provider_sentry.hooks.sentry import SentryHook
+else:  # runtime only: loaded when a task runs, not when the DAG is parsed
+    api_urls = lazy_module("airflow_provider_sentry.core.api_urls")
+    arguments = lazy_module("airflow_provider_sentry.core.arguments")
+    issue_updates = lazy_module("airflow_provider_sentry.core.issue_updates")
+    page = lazy_module("airflow_provider_sentry.core.page")
+    releases = lazy_module("airflow_provider_sentry.core.releases")
+    ui_urls = lazy_module("airflow_provider_sentry.core.ui_urls")
+    sentry_hook = lazy_module("airflow_provider_sentry.hooks.sentry")
 
 
 class UpdateIssuesOperator(BaseOperator):
@@ -133,16 +144,11 @@ class UpdateIssuesOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> SentryHook:
-        # runtime-only: keeps DAG parsing cheap (so do the imports inside the methods below)
-        from airflow_provider_sentry.hooks.sentry import SentryHook
-
-        return SentryHook(sentry_conn_id=self.sentry_conn_id)
+        return sentry_hook.SentryHook(sentry_conn_id=self.sentry_conn_id)
 
     def build_change(self) -> IssueChange:
         """The validated mutation; subclasses narrow what can be asked for."""
-        from airflow_provider_sentry.core.issue_updates import build_issue_change
-
-        return build_issue_change(
+        return issue_updates.build_issue_change(
             status=self.status,
             in_next_release=self.in_next_release,
             in_release=self.in_release,
@@ -158,17 +164,12 @@ class UpdateIssuesOperator(BaseOperator):
         )
 
     def execute(self, context: Context) -> list[str]:
-        from airflow_provider_sentry.core.api_urls import api_path
-        from airflow_provider_sentry.core.arguments import as_bool
-        from airflow_provider_sentry.core.issue_updates import build_selection, plan_batches, query_budget
-        from airflow_provider_sentry.core.ui_urls import issues_url
-
         # Everything is validated before the first request.
         change = self.build_change()
         if _no_ids_to_act_on(self.issue_ids, self.query):
             self.log.info("Sentry: issue_ids is an empty list, so no issue is %s; no request sent", change.description)
             return []
-        selection = build_selection(
+        selection = issue_updates.build_selection(
             issue_ids=self.issue_ids,
             query=self.query,
             projects=self.projects,
@@ -176,7 +177,7 @@ class UpdateIssuesOperator(BaseOperator):
             max_issues=self.max_issues,
         )
         _check_environments(selection.environments)
-        dry_run = as_bool(self.dry_run, "dry_run")
+        dry_run = arguments.as_bool(self.dry_run, "dry_run")
         hook = self.hook
         organization = hook.resolve_organization(self.organization)
         first_request = hook.requests_sent
@@ -184,7 +185,7 @@ class UpdateIssuesOperator(BaseOperator):
         project_ids = self._project_ids(organization, selection.projects)
         SentryIssuesLink.persist(
             context,
-            issues_url(
+            ui_urls.issues_url(
                 hook.settings.base_url,
                 organization,
                 query=selection.query,
@@ -194,8 +195,10 @@ class UpdateIssuesOperator(BaseOperator):
             ),
         )
         issues, truncated = self._matching_issues(organization, selection, project_ids)
-        budget = query_budget(hook.settings.base_url, api_path("organizations", organization, "issues"))
-        batches = plan_batches(issues, change, limit=selection.max_issues, budget=budget)
+        budget = issue_updates.query_budget(
+            hook.settings.base_url, api_urls.api_path("organizations", organization, "issues")
+        )
+        batches = issue_updates.plan_batches(issues, change, limit=selection.max_issues, budget=budget)
         planned = [issue_id for batch in batches for issue_id in batch.issue_ids]
         found_ids = {str(issue["id"]) for issue in issues}
         missing = [i for i in selection.issue_ids if i not in found_ids]
@@ -230,55 +233,42 @@ class UpdateIssuesOperator(BaseOperator):
     # -- requests ------------------------------------------------------------------------------
     def _project_ids(self, organization: str, wanted: Sequence[str]) -> list[str]:
         """Integer ids for the ``projects`` argument: one listing when any slug is given."""
-        from airflow_provider_sentry.core.api_urls import api_path
-        from airflow_provider_sentry.core.issue_updates import needs_project_lookup, project_ids_for
-
         if not wanted:
             return []
-        if not needs_project_lookup(wanted):
+        if not issue_updates.needs_project_lookup(wanted):
             return list(wanted)
-        listing = self.hook.paginate(api_path("organizations", organization, "projects"))
-        return project_ids_for(wanted, listing)
+        listing = self.hook.paginate(api_urls.api_path("organizations", organization, "projects"))
+        return issue_updates.project_ids_for(wanted, listing)
 
     def _matching_issues(
         self, organization: str, selection: Selection, project_ids: Sequence[str]
     ) -> tuple[list[dict[str, Any]], bool]:
         """The issues to act on (existing ones only), and whether ``max_issues`` cut the list."""
-        from airflow_provider_sentry.core.api_urls import api_path
-        from airflow_provider_sentry.core.issue_updates import (
-            lookup_chunks,
-            lookup_params,
-            query_budget,
-            search_params,
-        )
-        from airflow_provider_sentry.core.page import item_field
-
-        path = api_path("organizations", organization, "issues")
+        path = api_urls.api_path("organizations", organization, "issues")
         if selection.issue_ids:
             found: list[dict[str, Any]] = []
-            budget = query_budget(self.hook.settings.base_url, path, "GET")
-            for chunk in lookup_chunks(selection.issue_ids, project_ids, budget=budget):
-                data = self.hook.request("GET", path, params=lookup_params(chunk, project_ids), expect=list)
+            budget = issue_updates.query_budget(self.hook.settings.base_url, path, "GET")
+            for chunk in issue_updates.lookup_chunks(selection.issue_ids, project_ids, budget=budget):
+                data = self.hook.request(
+                    "GET", path, params=issue_updates.lookup_params(chunk, project_ids), expect=list
+                )
                 wanted = set(chunk)
-                found.extend(issue for issue in data or [] if str(item_field(issue, "id")) in wanted)
+                found.extend(issue for issue in data or [] if str(page.item_field(issue, "id")) in wanted)
             return found, False
         seen: dict[str, dict[str, Any]] = {}
-        for page in self.hook.pages(path, params=search_params(selection, project_ids)):
-            for issue in page.items:
-                seen.setdefault(str(item_field(issue, "id")), issue)
+        for listed in self.hook.pages(path, params=issue_updates.search_params(selection, project_ids)):
+            for issue in listed.items:
+                seen.setdefault(str(page.item_field(issue, "id")), issue)
             if len(seen) >= selection.max_issues:
-                return list(seen.values())[: selection.max_issues], page.has_next or len(seen) > selection.max_issues
+                return list(seen.values())[: selection.max_issues], listed.has_next or len(seen) > selection.max_issues
         return list(seen.values()), False
 
     def _mutate(self, organization: str, batch: Batch, change: IssueChange) -> list[str]:
         """One pinned PUT; the ids it changed (none when Sentry answers 204)."""
-        from airflow_provider_sentry.core.api_urls import api_path
-        from airflow_provider_sentry.core.issue_updates import mutation_params
-
         response = self.hook.request(
             "PUT",
-            api_path("organizations", organization, "issues"),
-            params=mutation_params(batch),
+            api_urls.api_path("organizations", organization, "issues"),
+            params=issue_updates.mutation_params(batch),
             json=change.body,
             raw=True,
         )
@@ -290,17 +280,13 @@ class UpdateIssuesOperator(BaseOperator):
 
 def _no_ids_to_act_on(issue_ids: Any, query: Any) -> bool:
     """An explicitly empty id list (e.g. from an upstream task on a quiet day) and no query: a no-op."""
-    from airflow_provider_sentry.core.issue_updates import normalize_issue_ids
-
-    return issue_ids is not None and query in (None, "") and normalize_issue_ids(issue_ids) == []
+    return issue_ids is not None and query in (None, "") and issue_updates.normalize_issue_ids(issue_ids) == []
 
 
 def _check_environments(environments: Sequence[str]) -> None:
     """Sentry's environment-name rules, before any request (the deploy operator's validator)."""
-    from airflow_provider_sentry.core.releases import validate_environment
-
     for name in environments:
-        validate_environment(name, "environments")
+        releases.validate_environment(name, "environments")
 
 
 class ResolveIssuesOperator(UpdateIssuesOperator):
@@ -508,7 +494,5 @@ class AssignIssuesOperator(UpdateIssuesOperator):
 
     def build_change(self) -> IssueChange:
         """``assign_to=None`` (or a template rendering to nothing) clears the assignee."""
-        from airflow_provider_sentry.core.issue_updates import build_issue_change
-
         clear = self.assign_to in (None, "", "None")
-        return build_issue_change(assign_to=None if clear else self.assign_to, clear_assignee=clear)
+        return issue_updates.build_issue_change(assign_to=None if clear else self.assign_to, clear_assignee=clear)

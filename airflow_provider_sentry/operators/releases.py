@@ -15,19 +15,31 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_sentry._compat import BaseOperator
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 from airflow_provider_sentry.links import SentryReleaseLink
 
 if TYPE_CHECKING:
+    from airflow_provider_sentry import exceptions
     from airflow_provider_sentry._compat import Context
+    from airflow_provider_sentry.core import api_urls, arguments, releases, ui_urls
     from airflow_provider_sentry.core.releases import DeploySpec
+    from airflow_provider_sentry.hooks import sentry as sentry_hook
     from airflow_provider_sentry.hooks.sentry import SentryHook
+else:  # runtime only: loaded when a task runs, not when the DAG is parsed
+    api_urls = lazy_module("airflow_provider_sentry.core.api_urls")
+    arguments = lazy_module("airflow_provider_sentry.core.arguments")
+    releases = lazy_module("airflow_provider_sentry.core.releases")
+    ui_urls = lazy_module("airflow_provider_sentry.core.ui_urls")
+    exceptions = lazy_module("airflow_provider_sentry.exceptions")
+    sentry_hook = lazy_module("airflow_provider_sentry.hooks.sentry")
 
 DEPLOY_POST_ATTEMPTS = 3
 COMMIT_PROCESSING_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0)  # seconds between sends while Sentry answers 409
@@ -39,8 +51,6 @@ def _now() -> datetime:
 
 
 def _sleep(seconds: float) -> None:
-    import time
-
     time.sleep(seconds)
 
 
@@ -55,23 +65,16 @@ class _ReleaseOperator(BaseOperator):
 
     @cached_property
     def hook(self) -> SentryHook:
-        # runtime-only: keeps DAG parsing cheap (so do the imports inside the functions below)
-        from airflow_provider_sentry.hooks.sentry import SentryHook
-
-        return SentryHook(sentry_conn_id=self.sentry_conn_id)
+        return sentry_hook.SentryHook(sentry_conn_id=self.sentry_conn_id)
 
     def _start(self, context: Context, version: str) -> str:
         """Resolve the organization and store the release link; returns the organization."""
-        from airflow_provider_sentry.core.ui_urls import release_url
-
         organization = self.hook.resolve_organization(self.organization)
-        SentryReleaseLink.persist(context, release_url(self.hook.settings.base_url, organization, version))
+        SentryReleaseLink.persist(context, ui_urls.release_url(self.hook.settings.base_url, organization, version))
         return organization
 
     def _release_path(self, organization: str, version: str, *rest: str) -> str:
-        from airflow_provider_sentry.core.api_urls import api_path
-
-        return api_path("organizations", organization, "releases", version, *rest)
+        return api_urls.api_path("organizations", organization, "releases", version, *rest)
 
     def _send_commits(
         self, context: Context, method: str, path: str, body: dict[str, Any], *, ignore_missing_repos: bool
@@ -84,9 +87,6 @@ class _ReleaseOperator(BaseOperator):
         InvalidRepository) fails with Sentry's text, or with ``ignore_missing_repos`` is logged and the
         body is sent again without ``refs`` (status None, data None when nothing else is left to send).
         """
-        from airflow_provider_sentry.core.releases import invalid_repositories, is_commits_processing
-        from airflow_provider_sentry.exceptions import SentryApiError
-
         waits = list(COMMIT_PROCESSING_WAITS)
         body = dict(body)
         resent: bool | None = None  # did the hook resend our first request (an answer was lost)?
@@ -95,10 +95,10 @@ class _ReleaseOperator(BaseOperator):
             try:
                 response = self.hook.request(method, path, json=body, raw=True, idempotent=True)
                 return response.data, response.status
-            except SentryApiError as exc:
+            except exceptions.SentryApiError as exc:
                 if resent is None:
                     resent = self.hook.requests_sent - sent_before > 1
-                missing = invalid_repositories(exc)
+                missing = releases.invalid_repositories(exc)
                 if missing is not None and "refs" in body:
                     if not ignore_missing_repos:
                         self.log.error(
@@ -112,7 +112,7 @@ class _ReleaseOperator(BaseOperator):
                     if method == "PUT" and not body:
                         return None, None
                     continue
-                if not is_commits_processing(exc):
+                if not releases.is_commits_processing(exc):
                     raise
                 ours = _try_number(context) > 1 or resent
                 if waits:
@@ -131,11 +131,8 @@ class _ReleaseOperator(BaseOperator):
 
     def _ensure_deploy(self, context: Context, organization: str, version: str, spec: DeploySpec) -> dict[str, Any]:
         """Post the deploy unless an earlier attempt of this task instance already did."""
-        from airflow_provider_sentry.core.releases import find_matching_deploy, iso_timestamp, superseding_deploy
-        from airflow_provider_sentry.exceptions import SentryServerError, SentryTransportError
-
         name = spec.name or _task_marker(context, self.task_id)
-        started = spec.started or iso_timestamp(_now(), "deploy.started")
+        started = spec.started or releases.iso_timestamp(_now(), "deploy.started")
         pinned_start = spec.started  # the caller's own start identifies the deploy exactly
         run_start = _run_start(context)
         not_before = None if pinned_start else run_start
@@ -146,14 +143,14 @@ class _ReleaseOperator(BaseOperator):
             return [dict(d) for d in self.hook.paginate(path)]
 
         def mine(deploys: list[dict[str, Any]]) -> dict[str, Any] | None:
-            match = find_matching_deploy(
+            match = releases.find_matching_deploy(
                 deploys, environment=spec.environment, name=name, started=pinned_start, not_before=not_before
             )
             return dict(match) if match is not None else None
 
         def hidden_by(deploys: list[dict[str, Any]], since: datetime | None) -> dict[str, Any] | None:
             """A later deploy that may hide ours in Sentry's last-deploy-per-environment list."""
-            other = superseding_deploy(deploys, environment=spec.environment, name=name, since=since)
+            other = releases.superseding_deploy(deploys, environment=spec.environment, name=name, since=since)
             if other is None:
                 return None
             release = self.hook.request("GET", self._release_path(organization, version)) or {}
@@ -190,7 +187,7 @@ class _ReleaseOperator(BaseOperator):
             posted_at = _now()
             try:
                 deploy = self.hook.request("POST", path, json=body)
-            except (SentryTransportError, SentryServerError) as exc:
+            except (exceptions.SentryTransportError, exceptions.SentryServerError) as exc:
                 last_error = exc
                 self.log.warning(
                     "Sentry: deploy POST attempt %d failed (%s); checking whether it was stored", attempt, exc
@@ -218,13 +215,11 @@ def _try_number(context: Context) -> int:
 
 
 def _task_marker(context: Context, task_id: str) -> str:
-    from airflow_provider_sentry.core.releases import deploy_marker
-
     ti = context.get("ti")
     dag_id = getattr(ti, "dag_id", "") or ""
     run_id = getattr(ti, "run_id", "") or str(context.get("run_id") or "")
     map_index = getattr(ti, "map_index", -1)
-    return deploy_marker(dag_id, task_id, run_id, map_index if isinstance(map_index, int) else -1)
+    return releases.deploy_marker(dag_id, task_id, run_id, map_index if isinstance(map_index, int) else -1)
 
 
 def _run_start(context: Context) -> datetime | None:
@@ -304,32 +299,18 @@ class CreateReleaseOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_sentry.core.api_urls import api_path
-        from airflow_provider_sentry.core.arguments import as_bool
-        from airflow_provider_sentry.core.releases import (
-            build_release_body,
-            followup_update,
-            normalize_commits,
-            normalize_refs,
-            release_date,
-            validate_deploys,
-            validate_release_projects,
-            validate_version,
-        )
-        from airflow_provider_sentry.exceptions import SentryInputError
-
-        version = validate_version(self.version)
-        projects = validate_release_projects(self.projects)
-        refs = normalize_refs(self.refs)
-        commits = normalize_commits(self.commits)
+        version = releases.validate_version(self.version)
+        projects = releases.validate_release_projects(self.projects)
+        refs = releases.normalize_refs(self.refs)
+        commits = releases.normalize_commits(self.commits)
         if self.url is not None and not isinstance(self.url, str):
-            raise SentryInputError("url", "must be a string")
-        date_released = release_date(self.finalize, self.date_released, _now())
-        deploys = validate_deploys(self.deploy)
-        ignore_missing = as_bool(self.ignore_missing_repos, "ignore_missing_repos")
+            raise exceptions.SentryInputError("url", "must be a string")
+        date_released = releases.release_date(self.finalize, self.date_released, _now())
+        deploys = releases.validate_deploys(self.deploy)
+        ignore_missing = arguments.as_bool(self.ignore_missing_repos, "ignore_missing_repos")
         organization = self._start(context, version)
 
-        body = build_release_body(
+        body = releases.build_release_body(
             version=version,
             projects=projects,
             refs=refs,
@@ -340,7 +321,7 @@ class CreateReleaseOperator(_ReleaseOperator):
         data, status = self._send_commits(
             context,
             "POST",
-            api_path("organizations", organization, "releases"),
+            api_urls.api_path("organizations", organization, "releases"),
             body,
             ignore_missing_repos=ignore_missing,
         )
@@ -353,7 +334,7 @@ class CreateReleaseOperator(_ReleaseOperator):
             self.log.info("Sentry: release %s created or extended (201) for %s", version, projects)
         # Decided from the release itself: a 201 for an existing release that gained a project
         # ignored url and dateReleased just like a 208.
-        update = followup_update(release, url=self.url or None, date_released=date_released)
+        update = releases.followup_update(release, url=self.url or None, date_released=date_released)
         if update:
             self.log.info("Sentry: release %s lacks %s after the POST; sending them as a PUT", version, sorted(update))
             release = self.hook.request("PUT", self._release_path(organization, version), json=update) or release
@@ -410,16 +391,12 @@ class SetCommitsOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_sentry.core.arguments import as_bool
-        from airflow_provider_sentry.core.releases import normalize_commits, normalize_refs, validate_version
-        from airflow_provider_sentry.exceptions import SentryInputError
-
-        version = validate_version(self.version)
-        refs = normalize_refs(self.refs)
-        commits = normalize_commits(self.commits)
+        version = releases.validate_version(self.version)
+        refs = releases.normalize_refs(self.refs)
+        commits = releases.normalize_commits(self.commits)
         if not refs and not commits:
-            raise SentryInputError("refs", "give refs ('repo@from..to') or commits")
-        ignore_missing = as_bool(self.ignore_missing_repos, "ignore_missing_repos")
+            raise exceptions.SentryInputError("refs", "give refs ('repo@from..to') or commits")
+        ignore_missing = arguments.as_bool(self.ignore_missing_repos, "ignore_missing_repos")
         organization = self._start(context, version)
         body: dict[str, Any] = {}
         if refs:
@@ -467,13 +444,10 @@ class FinalizeReleaseOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_sentry.core.releases import release_date, validate_version
-        from airflow_provider_sentry.exceptions import SentryInputError
-
-        version = validate_version(self.version)
-        date_released = release_date(True, self.date_released, _now())
+        version = releases.validate_version(self.version)
+        date_released = releases.release_date(True, self.date_released, _now())
         if self.url is not None and not isinstance(self.url, str):
-            raise SentryInputError("url", "must be a string")
+            raise exceptions.SentryInputError("url", "must be a string")
         organization = self._start(context, version)
         body: dict[str, Any] = {"dateReleased": date_released}
         if self.url:
@@ -537,10 +511,8 @@ class CreateDeployOperator(_ReleaseOperator):
         self.sentry_conn_id = sentry_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_sentry.core.releases import validate_deploy, validate_version
-
-        version = validate_version(self.version)
-        spec = validate_deploy(
+        version = releases.validate_version(self.version)
+        spec = releases.validate_deploy(
             {
                 "environment": self.environment,
                 "name": self.name,

@@ -8,20 +8,40 @@ issues over. See docs/sensor.md for the semantics and guarantees.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from airflow_provider_sentry._compat import BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_sentry._compat import AirflowSkipException, BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID, DEFAULT_OVERLAP_MS, MAX_ISSUES_LIMIT
 
 if TYPE_CHECKING:
+    from airflow_provider_sentry import exceptions
     from airflow_provider_sentry._compat import Context
+    from airflow_provider_sentry.core import arguments, releases
+    from airflow_provider_sentry.core import poll as issue_poll
+    from airflow_provider_sentry.core import since as since_arg
+    from airflow_provider_sentry.core import watch as watch_state
     from airflow_provider_sentry.core.poll import IssuePoll, PollOutcome
     from airflow_provider_sentry.core.watch import WatchSpec
+    from airflow_provider_sentry.hooks import sentry as sentry_hook
     from airflow_provider_sentry.hooks.sentry import SentryHook
+    from airflow_provider_sentry.sensors import state_store
     from airflow_provider_sentry.sensors.state_store import StateStore
+    from airflow_provider_sentry.triggers import issues as issue_triggers
+else:  # runtime only: loaded when a task runs, not when the DAG is parsed
+    arguments = lazy_module("airflow_provider_sentry.core.arguments")
+    issue_poll = lazy_module("airflow_provider_sentry.core.poll")
+    releases = lazy_module("airflow_provider_sentry.core.releases")
+    since_arg = lazy_module("airflow_provider_sentry.core.since")
+    watch_state = lazy_module("airflow_provider_sentry.core.watch")
+    exceptions = lazy_module("airflow_provider_sentry.exceptions")
+    sentry_hook = lazy_module("airflow_provider_sentry.hooks.sentry")
+    state_store = lazy_module("airflow_provider_sentry.sensors.state_store")
+    issue_triggers = lazy_module("airflow_provider_sentry.triggers.issues")
 
 MAX_STATE_KEY_LENGTH = 200
 
@@ -33,7 +53,7 @@ def run_poll(hook: SentryHook, poll: IssuePoll) -> PollOutcome:
     return poll.outcome()
 
 
-class _Watch(NamedTuple):  # a NamedTuple, not a dataclass: cheaper to define at DAG parse time
+class _Watch(NamedTuple):
     spec: WatchSpec
     key: str
     run_key: str
@@ -107,16 +127,11 @@ class NewIssuesSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> SentryHook:
-        # runtime-only: keeps DAG parsing cheap (so do the imports inside the methods below)
-        from airflow_provider_sentry.hooks.sentry import SentryHook
-
-        return SentryHook(sentry_conn_id=self.sentry_conn_id)
+        return sentry_hook.SentryHook(sentry_conn_id=self.sentry_conn_id)
 
     def state_store(self) -> StateStore:
         """The durable store of the watch (an Airflow Variable per ``state_key``)."""
-        from airflow_provider_sentry.sensors.state_store import VariableStateStore
-
-        return VariableStateStore()
+        return state_store.VariableStateStore()
 
     # -- Airflow entry points ----------------------------------------------------------------
     @property
@@ -135,11 +150,9 @@ class NewIssuesSensor(BaseSensorOperator):
         self._defer(context)
 
     def _defer(self, context: Context) -> None:
-        from airflow_provider_sentry.triggers.issues import NewIssuesTrigger  # triggerer-side code: load lazily
-
         watch = self._watch(context)
         self.defer(
-            trigger=NewIssuesTrigger(
+            trigger=issue_triggers.NewIssuesTrigger(
                 spec=watch.spec.to_json(),
                 state=self._state_json,
                 sentry_conn_id=self.sentry_conn_id,
@@ -157,14 +170,12 @@ class NewIssuesSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """One look at Sentry. The state is committed before the issues are returned, and it
         records the batch with the task run, so a retry after a kill re-delivers that batch."""
-        from airflow_provider_sentry.core.poll import TRANSIENT_ERRORS, IssuePoll
-
         self._validate()
         watch = self._watch(context)
         stored = self.state_store().load(watch.key)
         self._state_json = stored
         try:
-            poll = IssuePoll(
+            poll = issue_poll.IssuePoll(
                 watch.spec,
                 stored,
                 now=time.time(),
@@ -174,7 +185,7 @@ class NewIssuesSensor(BaseSensorOperator):
                 overlap_ms=self.overlap_ms,
             )
             outcome = run_poll(self.hook, poll)
-        except TRANSIENT_ERRORS as exc:
+        except issue_poll.TRANSIENT_ERRORS as exc:
             self.log.warning("Sentry poll failed; nothing was committed, trying again at the next poke: %s", exc)
             return False
         for note in outcome.notes:
@@ -184,19 +195,13 @@ class NewIssuesSensor(BaseSensorOperator):
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger fired: commit the state it carried (re-filtered against what
         other runs committed meanwhile), then return its issues, or wait again if none are left."""
-        from airflow_provider_sentry.core.poll import PollOutcome
-        from airflow_provider_sentry.core.watch import WatchState
-        from airflow_provider_sentry.hooks.sentry import register_secret
-
-        register_secret(self.hook)  # this worker may never have loaded the connection (issue 11)
+        sentry_hook.register_secret(self.hook)  # this worker may never have loaded the connection (issue 11)
 
         if not event or event.get("status") != "success":
-            from airflow_provider_sentry.triggers.issues import error_from_event
-
-            raise error_from_event(event or {})
+            raise issue_triggers.error_from_event(event or {})
         watch = self._watch(context)
         issues = list(event.get("issues") or [])
-        outcome = PollOutcome("poll", issues, WatchState.from_json(event["state"]), True, 0)
+        outcome = issue_poll.PollOutcome("poll", issues, watch_state.WatchState.from_json(event["state"]), True, 0)
         result = self._commit(watch, outcome)
         if isinstance(result, PokeReturnValue) and result.is_done:
             return result.xcom_value
@@ -213,16 +218,12 @@ class NewIssuesSensor(BaseSensorOperator):
             return self.execute_complete(context, **(next_kwargs or {}))
         except Exception as exc:
             if getattr(self, "never_fail", False):
-                from airflow.exceptions import AirflowSkipException
-
                 raise AirflowSkipException("Skipping due to never_fail is set to True.") from exc
             raise
 
     # -- the commit ----------------------------------------------------------------------------
     def _commit(self, watch: _Watch, outcome: PollOutcome) -> PokeReturnValue | bool:
-        from airflow_provider_sentry.sensors.state_store import commit_outcome
-
-        committed = commit_outcome(
+        committed = state_store.commit_outcome(
             self.state_store(),
             watch.key,
             outcome,
@@ -243,13 +244,11 @@ class NewIssuesSensor(BaseSensorOperator):
     _state_json: dict[str, Any] | None = None
 
     def _report(self, watch: _Watch, outcome: PollOutcome, issues: list[dict[str, Any]]) -> PokeReturnValue | bool:
-        from airflow_provider_sentry.sensors.state_store import variable_name
-
         if outcome.kind == "baseline":
             self.log.info(
                 "Recorded a baseline for watch %r (Variable %s); issues first seen from now on will be delivered",
                 watch.key,
-                variable_name(watch.key),
+                state_store.variable_name(watch.key),
             )
             return False
         if not issues:
@@ -266,17 +265,13 @@ class NewIssuesSensor(BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=issues)
 
     def _watch(self, context: Context) -> _Watch:
-        from airflow_provider_sentry.core.arguments import as_name_strings
-        from airflow_provider_sentry.core.since import since_epoch_seconds
-        from airflow_provider_sentry.core.watch import WatchSpec
-
         ti = context["ti"]
         organization = self.hook.resolve_organization(self.organization)
-        spec = WatchSpec(
+        spec = watch_state.WatchSpec(
             organization=organization,
             query=self.query,
-            projects=as_name_strings(self.projects, "projects"),
-            environments=as_name_strings(self.environments, "environments", allow_ints=False, split=False),
+            projects=arguments.as_name_strings(self.projects, "projects"),
+            environments=arguments.as_name_strings(self.environments, "environments", allow_ints=False, split=False),
         )
         map_index = getattr(ti, "map_index", -1)
         map_index = map_index if isinstance(map_index, int) else -1
@@ -284,37 +279,35 @@ class NewIssuesSensor(BaseSensorOperator):
         default_key = f"{ti.dag_id}.{ti.task_id}" + (f".{map_index}" if map_index >= 0 else "")
         key = self.state_key or default_key
         run_key = f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{map_index}"
-        since = since_epoch_seconds(self.since, time.time()) if self.since is not None else None
+        since = since_arg.since_epoch_seconds(self.since, time.time()) if self.since is not None else None
         return _Watch(spec, key, run_key, since)
 
     def _validate(self) -> None:
         """Reject bad arguments before any request (errors name the argument)."""
-        from airflow_provider_sentry.core.arguments import as_names
-        from airflow_provider_sentry.core.since import since_epoch_seconds
-        from airflow_provider_sentry.exceptions import SentryInputError
-
         if isinstance(self.max_issues, bool) or not isinstance(self.max_issues, int):
-            raise SentryInputError("max_issues", f"must be an integer, got {self.max_issues!r}")
+            raise exceptions.SentryInputError("max_issues", f"must be an integer, got {self.max_issues!r}")
         if not 1 <= self.max_issues <= MAX_ISSUES_LIMIT:
-            raise SentryInputError("max_issues", f"must be between 1 and {MAX_ISSUES_LIMIT}, got {self.max_issues}")
+            raise exceptions.SentryInputError(
+                "max_issues", f"must be between 1 and {MAX_ISSUES_LIMIT}, got {self.max_issues}"
+            )
         if not isinstance(self.query, str):
-            raise SentryInputError("query", f"must be a string, got {type(self.query).__name__}")
+            raise exceptions.SentryInputError("query", f"must be a string, got {type(self.query).__name__}")
         if self.organization is not None and (not isinstance(self.organization, str) or not self.organization.strip()):
-            raise SentryInputError("organization", "must be a non-empty slug")
+            raise exceptions.SentryInputError("organization", "must be a non-empty slug")
         # Templated values arrive as rendered strings ("['backend']"); as_list reads them back.
-        as_names(self.projects, "projects")
-        _check_environments(as_names(self.environments, "environments", allow_ints=False, split=False))
+        arguments.as_names(self.projects, "projects")
+        _check_environments(arguments.as_names(self.environments, "environments", allow_ints=False, split=False))
         if self.state_key is not None and (
             not isinstance(self.state_key, str)
             or not self.state_key.strip()
             or len(self.state_key) > MAX_STATE_KEY_LENGTH
         ):
-            raise SentryInputError(
+            raise exceptions.SentryInputError(
                 "state_key", f"must be a non-empty string of at most {MAX_STATE_KEY_LENGTH} characters"
             )
         if self.since is not None:
             now = time.time()
-            if since_epoch_seconds(self.since, now) > now:
+            if since_arg.since_epoch_seconds(self.since, now) > now:
                 self.log.warning(
                     "since=%r lies in the future: a first watch delivers nothing until then "
                     "(did you mean a duration back from now, such as '1h'?)",
@@ -322,22 +315,18 @@ class NewIssuesSensor(BaseSensorOperator):
                 )
         overlap = self.overlap.total_seconds() if isinstance(self.overlap, timedelta) else self.overlap
         if isinstance(overlap, bool) or not isinstance(overlap, int | float) or not 0 <= overlap <= 86400:
-            raise SentryInputError(
+            raise exceptions.SentryInputError(
                 "overlap", f"must be a timedelta or seconds between 0 and 86400, got {self.overlap!r}"
             )
 
 
 def _check_environments(value: Any) -> None:
     """Sentry's environment-name rules (no ``/``, CR, LF, FF; 64 characters), before any request."""
-    from airflow_provider_sentry.core.releases import validate_environment
-
     for name in [value] if isinstance(value, str) else value or ():
-        validate_environment(name, "environments")
+        releases.validate_environment(name, "environments")
 
 
 def _warn_reschedule_ignored(task_id: str) -> None:
-    import warnings
-
     warnings.warn(
         f"NewIssuesSensor {task_id!r}: mode='reschedule' has no effect with deferrable=True "
         "(the sensor waits on the triggerer, freeing the worker slot); drop one of them",

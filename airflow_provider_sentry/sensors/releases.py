@@ -9,17 +9,33 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow_provider_sentry._compat import BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_sentry._compat import AirflowSkipException, BaseSensorOperator, PokeReturnValue, conf
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
+    from airflow_provider_sentry import exceptions
     from airflow_provider_sentry._compat import Context
+    from airflow_provider_sentry.core import release_health, releases
     from airflow_provider_sentry.core.release_health import HealthCheck, HealthSpec, Verdict
+    from airflow_provider_sentry.hooks import sentry as sentry_hook
     from airflow_provider_sentry.hooks.sentry import SentryHook
+    from airflow_provider_sentry.sensors import release_failure
+    from airflow_provider_sentry.triggers import issues as issue_triggers
+    from airflow_provider_sentry.triggers import releases as release_triggers
+else:  # runtime only: loaded when a task runs, not when the DAG is parsed
+    release_health = lazy_module("airflow_provider_sentry.core.release_health")
+    releases = lazy_module("airflow_provider_sentry.core.releases")
+    exceptions = lazy_module("airflow_provider_sentry.exceptions")
+    sentry_hook = lazy_module("airflow_provider_sentry.hooks.sentry")
+    release_failure = lazy_module("airflow_provider_sentry.sensors.release_failure")
+    issue_triggers = lazy_module("airflow_provider_sentry.triggers.issues")
+    release_triggers = lazy_module("airflow_provider_sentry.triggers.releases")
 
 
 def run_check(hook: SentryHook, check: HealthCheck) -> Verdict:
@@ -105,10 +121,7 @@ class ReleaseHealthSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> SentryHook:
-        # runtime-only: keeps DAG parsing cheap (so do the imports inside the methods below)
-        from airflow_provider_sentry.hooks.sentry import SentryHook
-
-        return SentryHook(sentry_conn_id=self.sentry_conn_id)
+        return sentry_hook.SentryHook(sentry_conn_id=self.sentry_conn_id)
 
     # -- Airflow entry points ----------------------------------------------------------------
     def execute(self, context: Context) -> Any:
@@ -118,10 +131,8 @@ class ReleaseHealthSensor(BaseSensorOperator):
         result = self.poke(context)
         if isinstance(result, PokeReturnValue) and result.is_done:
             return result.xcom_value
-        from airflow_provider_sentry.triggers.releases import ReleaseHealthTrigger  # triggerer-side: lazy
-
         self.defer(
-            trigger=ReleaseHealthTrigger(
+            trigger=release_triggers.ReleaseHealthTrigger(
                 spec=spec.to_json(),
                 context=self._gate_context,
                 sentry_conn_id=self.sentry_conn_id,
@@ -134,13 +145,11 @@ class ReleaseHealthSensor(BaseSensorOperator):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         """One check. A 429, a 5xx, a transport error or Snuba's timeout 400 says nothing about the
         release: it is logged and the next poke asks again."""
-        from airflow_provider_sentry.core.release_health import PASS, WAITING, HealthCheck, retry_at_next_check
-
-        check = HealthCheck(self.spec(), self._gate_context, now=time.time())
+        check = release_health.HealthCheck(self.spec(), self._gate_context, now=time.time())
         try:
             verdict = run_check(self.hook, check)
         except Exception as exc:
-            if not retry_at_next_check(exc):
+            if not release_health.retry_at_next_check(exc):
                 raise
             self.log.warning("Sentry release health check failed; asking again at the next poke: %s", exc)
             return False
@@ -148,42 +157,33 @@ class ReleaseHealthSensor(BaseSensorOperator):
             if check.context is not None:
                 self._gate_context = check.context.to_json()
         self.log.info("%s (%s request(s))", verdict.message, check.requests)
-        if verdict.status == WAITING:
+        if verdict.status == release_health.WAITING:
             return False
-        if verdict.status == PASS:
+        if verdict.status == release_health.PASS:
             return PokeReturnValue(is_done=True, xcom_value=verdict.result)
         self._fail(verdict.message)
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume after the trigger judged the release (or failed)."""
-        from airflow_provider_sentry.core.release_health import FAIL, PASS
-
         event = event or {}
-        if event.get("status") == PASS:
+        if event.get("status") == release_health.PASS:
             self.log.info("%s", event.get("message"))
             return event.get("result")
-        if event.get("status") == FAIL:
+        if event.get("status") == release_health.FAIL:
             self._fail(str(event.get("message")))
-        from airflow_provider_sentry.triggers.issues import error_from_event
-
-        raise error_from_event(event)
+        raise issue_triggers.error_from_event(event)
 
     # -- helpers -----------------------------------------------------------------------------
     def spec(self) -> HealthSpec:
         """The validated settings; raises ``SentryInputError`` naming the argument, before any request."""
-        from airflow_provider_sentry.core.release_health import HealthSpec
-        from airflow_provider_sentry.core.releases import iso_timestamp, parse_timestamp, validate_projects
-
         if self.organization is not None and (not isinstance(self.organization, str) or not self.organization.strip()):
-            from airflow_provider_sentry.exceptions import SentryInputError
-
-            raise SentryInputError("organization", "must be a non-empty slug")
+            raise exceptions.SentryInputError("organization", "must be a non-empty slug")
         window_start = None
         if self.window_start is not None and str(self.window_start).strip() not in ("", "None"):
-            parsed = parse_timestamp(iso_timestamp(self.window_start, "window_start"))
+            parsed = releases.parse_timestamp(releases.iso_timestamp(self.window_start, "window_start"))
             window_start = parsed.timestamp() if parsed else None
-        projects = validate_projects(self.projects, "projects", required=False)
-        spec = HealthSpec.create(
+        projects = releases.validate_projects(self.projects, "projects", required=False)
+        spec = release_health.HealthSpec.create(
             organization="-",  # checked first without I/O; the connection's slug is read below
             version=self.version,
             environment=self.environment,
@@ -196,14 +196,9 @@ class ReleaseHealthSensor(BaseSensorOperator):
             max_new_issues=self.max_new_issues,
             window_start=window_start,
         )
-        from dataclasses import replace
-
         return replace(spec, organization=self.hook.resolve_organization(self.organization))
 
     def _fail(self, message: str) -> NoReturn:
-        from airflow_provider_sentry._compat import AirflowSkipException
-        from airflow_provider_sentry.sensors.release_failure import ReleaseUnhealthyFailure
-
         if self.soft_fail:
             raise AirflowSkipException(message)
-        raise ReleaseUnhealthyFailure(message)
+        raise release_failure.ReleaseUnhealthyFailure(message)

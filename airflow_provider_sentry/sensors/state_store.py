@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
-if TYPE_CHECKING:
-    from airflow_provider_sentry.core.poll import PollOutcome
+from airflow_provider_sentry import _compat
+from airflow_provider_sentry.core.commit import confirm, new_writer, plan_commit
+from airflow_provider_sentry.core.poll import PollOutcome
+from airflow_provider_sentry.exceptions import SentryError
 
 VARIABLE_PREFIX = "sentry_sensor_state."
 
@@ -65,9 +67,7 @@ class VariableStateStore:
     @property
     def backend(self) -> VariableBackend:
         if self._backend is None:
-            from airflow_provider_sentry._compat import Variable
-
-            self._backend = Variable
+            self._backend = _compat.Variable
         return self._backend
 
     def load(self, key: str) -> dict[str, Any] | None:
@@ -124,10 +124,6 @@ def commit_outcome(
     saved), wait ``settle_seconds`` and read the state back, so a run that wrote over ours in
     between is noticed and our batch re-filtered against it.
     """
-    from airflow_provider_sentry.core.commit import confirm, new_writer, plan_commit
-    from airflow_provider_sentry.core.poll import PollOutcome
-    from airflow_provider_sentry.exceptions import SentryError
-
     writer = new_writer()
     notes: list[str] = []
     for _ in range(MAX_COMMIT_ATTEMPTS):

@@ -7,17 +7,30 @@ its issues from the start again. :class:`ThrowawayAirflow` gives a fresh SQLite 
 DAGs folder in a temp dir, :meth:`ThrowawayAirflow.run_dag` registers a DAG object and runs it, and
 :meth:`ThrowawayAirflow.clear_sensor_state` forgets every sensor watch.
 
-Airflow is imported only when these are used (the emulator itself never imports it).
+This module imports Airflow; the ``sentry_airflow`` fixture imports it only when a test asks for it (the
+emulator itself never imports Airflow).
 """
 
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from airflow import settings
+from airflow.configuration import conf
+from airflow.dag_processing import collection
+from airflow.dag_processing.bundles.manager import DagBundlesManager
+from airflow.models import Variable
+from airflow.models.xcom import XComModel
+from airflow.serialization.serialized_objects import LazyDeserializedDAG
+from airflow.utils import db
+from airflow.utils.session import create_session
+from sqlalchemy import select
 
 SENSOR_STATE_PREFIX = "sentry_sensor_state."
 
@@ -45,10 +58,6 @@ class ThrowawayAirflow:
         return airflow
 
     def _switch(self) -> None:
-        from airflow import settings
-        from airflow.configuration import conf
-        from airflow.utils import db
-
         self._saved_env = _set_env({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.database_url})
         self._saved_conn = settings.SQL_ALCHEMY_CONN
         conf.set("database", "sql_alchemy_conn", self.database_url)
@@ -59,9 +68,6 @@ class ThrowawayAirflow:
 
     def close(self) -> None:
         """Restore the previous database settings and delete the temp home."""
-        from airflow import settings
-        from airflow.configuration import conf
-
         settings.dispose_orm(**_quiet(settings.dispose_orm))
         _set_env(self._saved_env)
         if self._saved_conn:
@@ -76,8 +82,6 @@ class ThrowawayAirflow:
 
         Returns the DagRun (check ``.state``); ``test_kwargs`` go to ``dag.test``. While it runs, the
         DAGs folder is an empty one, so ``dag.test()`` does not parse (or clash with) your real DAGs."""
-        from airflow.configuration import conf
-
         saved_env = _set_env({"AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder)})
         saved_folder = conf.get("core", "dags_folder")
         conf.set("core", "dags_folder", str(self.dags_folder))
@@ -90,12 +94,6 @@ class ThrowawayAirflow:
 
     def xcom(self, dag_run: Any, task_id: str, key: str = "return_value") -> Any:
         """What ``task_id`` pushed in ``dag_run`` (decoded JSON), or None."""
-        import json
-
-        from airflow.models.xcom import XComModel
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
         with create_session() as session:
             value = session.execute(
                 select(XComModel.value).where(
@@ -109,10 +107,6 @@ class ThrowawayAirflow:
 
     def clear_sensor_state(self) -> list[str]:
         """Delete every ``NewIssuesSensor`` watch (Variables ``sentry_sensor_state.*``); returns their keys."""
-        from airflow.models import Variable
-        from airflow.utils.session import create_session
-        from sqlalchemy import select
-
         with create_session() as session:
             keys = list(session.scalars(select(Variable.key).where(Variable.key.startswith(SENSOR_STATE_PREFIX))))
         for key in keys:
@@ -138,16 +132,10 @@ def _quiet(function: Any) -> dict[str, Any]:
 def register_dag(dag: Any) -> None:
     """Write ``dag`` to the metadata DB as the DAG processor would (Airflow 3.1+ needs it for
     ``dag.test()``; on 3.0 ``dag.test()`` does it itself, so this does nothing there)."""
-    from airflow.dag_processing import collection
-    from airflow.serialization.serialized_objects import LazyDeserializedDAG
-    from airflow.utils.session import create_session
-
     from_dag = getattr(LazyDeserializedDAG, "from_dag", None)
     update = collection.update_dag_parsing_results_in_db
     if from_dag is None or "parse_duration" not in inspect.signature(update).parameters:
         return  # Airflow 3.0: dag.test() serializes the DAG itself
-    from airflow.dag_processing.bundles.manager import DagBundlesManager
-
     manager = DagBundlesManager()  # type: ignore[no-untyped-call]
     with create_session() as session:
         manager.sync_bundles_to_db(session=session)

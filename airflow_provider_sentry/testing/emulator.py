@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -20,11 +21,18 @@ from airflow_provider_sentry.testing.auth import (
 )
 from airflow_provider_sentry.testing.faults import Fault
 from airflow_provider_sentry.testing.issues import PRIORITY_BY_LEVEL, serialize_issue
-from airflow_provider_sentry.testing.monitors import CronBook
-from airflow_provider_sentry.testing.releases import create_deploy, create_release, serialize_deploy, serialize_release
+from airflow_provider_sentry.testing.monitors import CronBook, serialize_checkin, serialize_monitor, validate_config
+from airflow_provider_sentry.testing.releases import (
+    create_deploy,
+    create_release,
+    finish_processing,
+    serialize_deploy,
+    serialize_release,
+    settle_commits,
+)
 from airflow_provider_sentry.testing.routing import RequestRecord
 from airflow_provider_sentry.testing.server import EmulatorApp, EmulatorHTTPServer
-from airflow_provider_sentry.testing.sessions import clear_sessions
+from airflow_provider_sentry.testing.session_store import SessionStore
 from airflow_provider_sentry.testing.state import EmulatorState, Issue, Project, iso, now_utc, to_datetime
 
 ProjectSpec = str | Mapping[str, Any]
@@ -163,8 +171,6 @@ class SentryEmulator:
 
     def add_api_key(self, scopes: Iterable[str] = ALL_SCOPES, *, key: str | None = None) -> str:
         """Accept a legacy API key (HTTP Basic, key as user, empty password)."""
-        import secrets
-
         secret = key or secrets.token_hex(16)
         self._app.tokens.add(Credential("api_key", secret, tuple(scopes), user_id=None))
         return secret
@@ -326,12 +332,10 @@ class SentryEmulator:
         """Record release-health sessions by final status (``errored``: handled errors only), as if an SDK
         had sent them; ``users`` distinct users, ``crashed_users`` of them crashed (default: one per crash).
         ``started`` defaults to now. See ``testing/sessions.py`` for how the sessions API counts them."""
-        from airflow_provider_sentry.testing.sessions import store_for
-
         proj = self._project(project)
         when = to_datetime(started).timestamp() if started is not None else time.time()
         with self._state.lock:
-            store_for(self._state).add(
+            self._state.sessions.add(
                 proj.id,
                 release,
                 environment,
@@ -361,8 +365,6 @@ class SentryEmulator:
 
     def finish_commit_processing(self, version: str | None = None) -> None:
         """End the commit fetch of one release (or all) now: its commits land, the lock is released."""
-        from airflow_provider_sentry.testing.releases import finish_processing
-
         with self._state.lock:
             for release in self._state.releases.values():
                 if version is None or release.version == version:
@@ -397,8 +399,6 @@ class SentryEmulator:
 
     @property
     def releases(self) -> list[dict[str, Any]]:
-        from airflow_provider_sentry.testing.releases import settle_commits
-
         with self._state.lock:
             for release in self._state.releases.values():
                 settle_commits(release)
@@ -465,8 +465,6 @@ class SentryEmulator:
     @property
     def monitors(self) -> list[dict[str, Any]]:
         """Every monitor as the Web API shows it."""
-        from airflow_provider_sentry.testing.monitors import serialize_monitor
-
         crons = self._state.crons
         with crons.lock:
             projects = {int(p["id"]): p for p in self.projects}
@@ -477,8 +475,6 @@ class SentryEmulator:
 
     def checkins(self, monitor_slug: str | None = None) -> list[dict[str, Any]]:
         """Check-ins in arrival order (oldest first), each with ``monitorSlug``; one monitor's when given."""
-        from airflow_provider_sentry.testing.monitors import serialize_checkin
-
         crons = self._state.crons
         with crons.lock:
             slugs = {m.id: m.slug for m in crons.monitors.values()}
@@ -499,8 +495,6 @@ class SentryEmulator:
         self, slug: str, schedule: str = "* * * * *", project: str | int = "backend", **config: Any
     ) -> dict[str, Any]:
         """Create a monitor directly (as the UI would), e.g. for check-ins sent without ``monitor_config``."""
-        from airflow_provider_sentry.testing.monitors import serialize_monitor, validate_config
-
         proj = self._project(project)
         monitor = self._state.crons.upsert(
             proj.id, slug, validate_config({"schedule": {"type": "crontab", "value": schedule}, **config})
@@ -519,12 +513,13 @@ class SentryEmulator:
             self._state.releases.clear()
             self._state.deploys.clear()
             self._state.crons = CronBook()
-            clear_sessions(self._state)
+            self._state.sessions = SessionStore()
         self.clear_faults()
         self.clear_rate_limits()
         self.clear_requests()
 
     def _control(self, method: str, path: str, query: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        # control.py types its handlers with SentryEmulator: imported here, the two form no import circle
         from airflow_provider_sentry.testing.control import handle_control
 
         return handle_control(self, method, path, query, body)

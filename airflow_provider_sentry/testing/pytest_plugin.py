@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.testing.emulator import SentryEmulator
 
 if TYPE_CHECKING:
+    from airflow_provider_sentry.testing import airflow_home
     from airflow_provider_sentry.testing.airflow_home import ThrowawayAirflow
+else:  # imports Airflow: loaded only when a test asks for ``sentry_airflow``
+    airflow_home = lazy_module("airflow_provider_sentry.testing.airflow_home")
 
 
 @pytest.fixture
@@ -24,9 +28,7 @@ def sentry_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[SentryEmulator]
 
 @pytest.fixture(scope="session")
 def _sentry_throwaway_airflow() -> Iterator[ThrowawayAirflow]:
-    from airflow_provider_sentry.testing.airflow_home import ThrowawayAirflow
-
-    airflow = ThrowawayAirflow.start()
+    airflow = airflow_home.ThrowawayAirflow.start()
     try:
         yield airflow
     finally:

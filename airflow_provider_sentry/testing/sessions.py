@@ -20,25 +20,24 @@ defaults) and Relay's session metrics extraction:
 - ``query`` takes ``release:`` and ``environment:`` filters (quoted or not); any other key is a 400
   ``Invalid search filter: key``, free text a 400 ``Invalid search filter: message``.
 
-The store hangs off the ``EmulatorState`` (``store_for``) so the ingestion and the endpoint share it
-without a field in ``state.py``.
+The counts live in ``EmulatorState.sessions`` (``testing/session_store.py``), shared by the ingestion and
+the endpoint.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_sentry.testing.endpoints import ORG_READ, _org, _selected_projects
 from airflow_provider_sentry.testing.issues import ApiError
 from airflow_provider_sentry.testing.routing import Answer, Ctx, Route, json_answer, route
+from airflow_provider_sentry.testing.session_store import SessionRow, SessionStore, SingleSession
 from airflow_provider_sentry.testing.state import EmulatorState, Project, now_utc, to_datetime
 
 RATE_FIELDS = ("crash_rate(session)", "crash_rate(user)", "crash_free_rate(session)", "crash_free_rate(user)")
@@ -53,92 +52,6 @@ DEFAULT_PERIOD = 90 * ONE_DAY
 PERIOD_RE = re.compile(r"^(\d+)([hdmsw]?)$")
 UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_SESSION_AGE = 5 * ONE_DAY  # Relay drops session updates started more than 5 days ago
-
-
-@dataclass
-class SessionRow:
-    """A bucket of sessions with the same project, release, environment and start minute."""
-
-    project_id: int
-    release: str
-    environment: str
-    started: float  # epoch seconds
-    total: int = 0
-    errored: int = 0  # sessions with errors, including the crashed and abnormal ones
-    crashed: int = 0
-    abnormal: int = 0
-    users: set[str] = field(default_factory=set)
-    errored_users: set[str] = field(default_factory=set)
-    crashed_users: set[str] = field(default_factory=set)
-    abnormal_users: set[str] = field(default_factory=set)
-
-
-@dataclass
-class SingleSession:
-    """One SDK session (``session`` item), updated in place by later items with the same ``sid``."""
-
-    row: SessionRow
-    did: str | None
-    errored: bool = False
-    crashed: bool = False
-    abnormal: bool = False
-
-
-class SessionStore:
-    """All session data of one emulator; guarded by the state's lock."""
-
-    def __init__(self) -> None:
-        self.rows: list[SessionRow] = []
-        self.singles: dict[tuple[int, str], SingleSession] = {}
-        self._synthetic_users = itertools.count(1)
-
-    @property
-    def environments(self) -> set[str]:
-        return {row.environment for row in self.rows}
-
-    def add(
-        self,
-        project_id: int,
-        release: str,
-        environment: str,
-        started: float,
-        *,
-        healthy: int = 0,
-        errored: int = 0,
-        crashed: int = 0,
-        abnormal: int = 0,
-        users: int = 0,
-        crashed_users: int | None = None,
-    ) -> SessionRow:
-        """Counts by final status; ``users`` synthetic distinct users, of whom ``crashed_users`` crashed."""
-        if min(healthy, errored, crashed, abnormal, users) < 0:
-            raise ValueError("session counts must not be negative")
-        row = SessionRow(project_id, release, environment, started)
-        row.total = healthy + errored + crashed + abnormal
-        row.errored = errored + crashed + abnormal
-        row.crashed, row.abnormal = crashed, abnormal
-        names = [f"user-{next(self._synthetic_users)}" for _ in range(users)]
-        row.users = set(names)
-        bad = min(crashed if crashed_users is None else crashed_users, users)
-        row.crashed_users = set(names[:bad])
-        row.errored_users = set(names[: min(users, bad + errored + abnormal)])
-        self.rows.append(row)
-        return row
-
-
-def store_for(state: EmulatorState) -> SessionStore:
-    """The state's session store, created on first use."""
-    store = getattr(state, "_session_store", None)
-    if store is None:
-        store = SessionStore()
-        setattr(state, "_session_store", store)  # noqa: B010 - no field in the shared state module
-    assert isinstance(store, SessionStore)
-    return store
-
-
-def clear_sessions(state: EmulatorState) -> None:
-    """Forget every session (the emulator's ``reset``)."""
-    setattr(state, "_session_store", SessionStore())  # noqa: B010 - see store_for
 
 
 # -- ingestion -------------------------------------------------------------------------------------
@@ -175,7 +88,7 @@ def ingest_session_item(state: EmulatorState, project: Project, item_type: str, 
         return
     release, environment = keys
     now = now_utc().timestamp()
-    store = store_for(state)
+    store = state.sessions
     with state.lock:
         if item_type == "sessions":
             for bucket in data.get("aggregates") or []:
@@ -370,7 +283,7 @@ def list_org_sessions(ctx: Ctx, org: str) -> Answer:
     interval = _interval(ctx)
     first, last = _range(ctx, interval)
     project_ids = set(_selected_projects(ctx))
-    store = store_for(ctx.app.state)
+    store = ctx.app.state.sessions
     environments = [e for e in ctx.getlist("environment") if e != ""]
     known = ctx.app.known_environments() | store.environments
     if any(name not in known for name in environments):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_sentry.testing.monitors import CronBook
+from airflow_provider_sentry.testing.session_store import SessionStore
 
 CROCKFORD32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -185,6 +186,7 @@ class EmulatorState:
     deploys: list[Deploy] = field(default_factory=list)
     repos: list[Repo] = field(default_factory=list)
     crons: CronBook = field(default_factory=CronBook)  # monitors and check-ins (testing/monitors.py)
+    sessions: SessionStore = field(default_factory=SessionStore)  # release health (testing/session_store.py)
     date_created: datetime = field(default_factory=now_utc)
     commit_processing_seconds: float = 0.0  # how long a refs fetch holds the release's commit lock
     _next_issue_id: int = 1000001

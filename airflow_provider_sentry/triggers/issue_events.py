@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.core.arguments import as_name_strings
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID, DEFAULT_OVERLAP_MS, MAX_ISSUES_LIMIT
 from airflow_provider_sentry.exceptions import SentryConfigError, SentryError, SentryInputError
@@ -34,6 +35,19 @@ except ImportError as exc:  # pragma: no cover - every supported Airflow (3.0+) 
         "NewIssuesEventTrigger needs airflow.triggers.base.BaseEventTrigger (Airflow 3.0+); "
         "on older Airflow use NewIssuesSensor"
     ) from exc
+
+if TYPE_CHECKING:
+    from airflow_provider_sentry.core import poll as issue_poll
+    from airflow_provider_sentry.core import watch as watch_state
+    from airflow_provider_sentry.hooks import sentry_async
+    from airflow_provider_sentry.triggers import issues as issue_triggers
+    from airflow_provider_sentry.triggers import watcher_state
+else:  # triggerer only: loaded when the watch runs, not when the DAG defining the watcher is parsed
+    issue_poll = lazy_module("airflow_provider_sentry.core.poll")
+    watch_state = lazy_module("airflow_provider_sentry.core.watch")
+    sentry_async = lazy_module("airflow_provider_sentry.hooks.sentry_async")
+    issue_triggers = lazy_module("airflow_provider_sentry.triggers.issues")
+    watcher_state = lazy_module("airflow_provider_sentry.triggers.watcher_state")
 
 #: the public import path Airflow stores (and hashes) for the watcher's trigger.
 CLASSPATH = "airflow_provider_sentry.triggers.issues.NewIssuesEventTrigger"
@@ -133,32 +147,27 @@ class NewIssuesEventTrigger(BaseEventTrigger):
             raise
 
     async def _watch(self) -> AsyncIterator[TriggerEvent]:
-        # Triggerer-side code: imported here so defining the watcher at DAG parse stays cheap.
-        from airflow_provider_sentry.core.poll import TRANSIENT_ERRORS, IssuePoll
-        from airflow_provider_sentry.core.watch import WatchSpec
-        from airflow_provider_sentry.hooks.sentry_async import SentryAsyncHook
-        from airflow_provider_sentry.triggers.issues import run_poll_async
-        from airflow_provider_sentry.triggers.watcher_state import watcher_store
-
-        async with SentryAsyncHook(sentry_conn_id=self.sentry_conn_id) as hook:
+        async with sentry_async.SentryAsyncHook(sentry_conn_id=self.sentry_conn_id) as hook:
             organization = self.organization or (await hook.get_settings()).organization
             if not organization:
                 raise SentryConfigError(
                     f"connection {self.sentry_conn_id!r} has no extra.organization; pass organization= explicitly"
                 )
-            spec = WatchSpec(organization, self.query, self.projects, self.environments)
+            spec = watch_state.WatchSpec(organization, self.query, self.projects, self.environments)
             # Airflow 3.3+ injects the watched assets' state store; 3.0-3.2 have no such attribute.
-            store = watcher_store(getattr(self, "asset_state_store", None), self.state_key or spec.fingerprint)
+            store = watcher_state.watcher_store(
+                getattr(self, "asset_state_store", None), self.state_key or spec.fingerprint
+            )
             self.log.info("Sentry watcher: cursor kept in %s", store.describe())
             state = await store.load()
             failures = 0
             while True:
                 try:
-                    poll = IssuePoll(
+                    poll = issue_poll.IssuePoll(
                         spec, state, now=time.time(), max_issues=self.max_issues, overlap_ms=DEFAULT_OVERLAP_MS
                     )
-                    outcome = await run_poll_async(hook, poll)
-                except TRANSIENT_ERRORS as exc:
+                    outcome = await issue_triggers.run_poll_async(hook, poll)
+                except issue_poll.TRANSIENT_ERRORS as exc:
                     failures += 1
                     delay = self.backoff(failures)
                     self.log.warning(

@@ -19,6 +19,10 @@ import json
 import logging
 from typing import Any, Protocol
 
+from asgiref.sync import sync_to_async
+
+from airflow_provider_sentry import _compat
+
 log = logging.getLogger(__name__)
 
 #: the asset state store key holding the watch (3.3+).
@@ -116,23 +120,15 @@ class VariableWatcherStore:
         return f"the Variable {self.name!r} (no asset state store on this Airflow)"
 
     async def load(self) -> dict[str, Any] | None:
-        from asgiref.sync import sync_to_async
-
         return _as_state(await sync_to_async(_variable_get)(self.name))
 
     async def save(self, state: dict[str, Any]) -> None:
-        from asgiref.sync import sync_to_async
-
         await sync_to_async(_variable_set)(self.name, json.dumps(state, separators=(",", ":"), sort_keys=True))
 
 
 def _variable_get(name: str) -> Any:
-    from airflow_provider_sentry._compat import Variable
-
-    return Variable.get(name, None)
+    return _compat.Variable.get(name, None)
 
 
 def _variable_set(name: str, text: str) -> None:
-    from airflow_provider_sentry._compat import Variable
-
-    Variable.set(name, text, description="NewIssuesEventTrigger cursor; delete it to reset the watch")
+    _compat.Variable.set(name, text, description="NewIssuesEventTrigger cursor; delete it to reset the watch")

@@ -1,8 +1,9 @@
-"""Parsing a DAG that uses the operators or the sensor loads only the classes, not the runtime code.
+"""Parsing a DAG that uses the operators, the sensor or the notifier loads only the classes, not the runtime code.
 
-The hook, the sans-I/O core, the exceptions, the state store and the trigger are imported inside
-``execute``/``poke``; a fresh interpreter shows whether an import at module level crept back in.
-(How long the import takes is measured in bench/p5_import_cost.py.)
+The hook, the sans-I/O core, the exceptions, the state store and the trigger sit behind each module's one
+lazy-import block (``_lazy.lazy_module``) and load when a task runs; a fresh interpreter shows whether an
+eager import crept back in. The Crons listener, which every Airflow process loads as a plugin, is held to
+the same rule. (How long the import takes is measured in bench/p5_import_cost.py.)
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ PARSE_TIME_MODULES = (
     "airflow_provider_sentry.operators.issues",
     "airflow_provider_sentry.operators.releases",
     "airflow_provider_sentry.sensors.issues",
+    "airflow_provider_sentry.notifications.sentry",
+    "airflow_provider_sentry.crons.listener",
 )
 RUNTIME_ONLY = (
     "airflow_provider_sentry.core",
+    "airflow_provider_sentry.crons.sender",
     "airflow_provider_sentry.exceptions",
+    "airflow_provider_sentry.ingestion",
     "airflow_provider_sentry.hooks",
     "airflow_provider_sentry.sensors.state_store",
     "airflow_provider_sentry.triggers",
