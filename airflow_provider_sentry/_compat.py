@@ -6,7 +6,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import (
-    BaseNotifier,
     BaseOperator,
     BaseOperatorLink,
     BaseSensorOperator,
@@ -68,7 +67,6 @@ __all__ = [
     "AirflowFailException",
     "AirflowSkipException",
     "BaseHook",
-    "BaseNotifier",
     "BaseOperator",
     "BaseOperatorLink",
     "BaseSensorOperator",

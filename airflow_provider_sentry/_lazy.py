@@ -16,8 +16,7 @@ modules, and the import happens at the first attribute read.
 from __future__ import annotations
 
 import importlib
-import sys
-from typing import Any
+from typing import Any, NoReturn
 
 
 class LazyModule:
@@ -29,8 +28,15 @@ class LazyModule:
         self._name = name
 
     def __getattr__(self, attribute: str) -> Any:
-        module = sys.modules.get(self._name) or importlib.import_module(self._name)
-        return getattr(module, attribute)
+        # Dunder probes (copy, pickle, inspect) must not import the module, and a copy made without
+        # __init__ has no _name: answering them here keeps both from recursing into this method.
+        if attribute == "_name" or (attribute.startswith("__") and attribute.endswith("__")):
+            raise AttributeError(attribute)
+        # import_module, not sys.modules: it waits while another thread is still importing the module.
+        return getattr(importlib.import_module(self._name), attribute)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(f"{self!r} is a module stand-in: it cannot be copied or pickled")
 
     def __repr__(self) -> str:
         return f"<lazy module {self._name!r}>"

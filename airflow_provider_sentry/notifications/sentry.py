@@ -13,15 +13,16 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_sentry import _compat
-from airflow_provider_sentry._compat import BaseNotifier, conf, mask_secret
+from airflow.sdk import BaseNotifier  # the public task SDK on every supported Airflow (3.0+)
+
 from airflow_provider_sentry._lazy import lazy_module
 from airflow_provider_sentry.defaults import DEFAULT_CONN_ID
 
 if TYPE_CHECKING:
-    from airflow_provider_sentry import ingestion
+    from airflow_provider_sentry import _compat, ingestion
     from airflow_provider_sentry.core import envelope
 else:  # runtime only: loaded when a task fails, not when the DAG is parsed
+    _compat = lazy_module("airflow_provider_sentry._compat")
     envelope = lazy_module("airflow_provider_sentry.core.envelope")
     ingestion = lazy_module("airflow_provider_sentry.ingestion")
 
@@ -108,11 +109,11 @@ class SentryNotifier(BaseNotifier):
         target = ingestion.target_from_connection(
             _compat.BaseHook.get_connection(self.sentry_conn_id), max_timeout=10.0
         )
-        mask_secret(target.dsn.public_key)  # the DSN sits in the extra, which Airflow does not mask by name
+        _compat.mask_secret(target.dsn.public_key)  # the DSN sits in the extra, which Airflow does not mask by name
         ingestion.IngestClient(target).send_envelope(envelope.event_envelope(event, sent_at=datetime.now(tz=UTC)))
         self.last_event_id = str(event["event_id"])
         self.log.info("Sentry event %s sent for %s", event["event_id"], event.get("transaction"))
 
 
 def _default_environment() -> str:
-    return str(conf.get("sentry_crons", "environment", fallback="production") or "production")
+    return str(_compat.conf.get("sentry_crons", "environment", fallback="production") or "production")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from airflow_provider_sentry.core.watch import WatchSpec
     from airflow_provider_sentry.hooks import sentry as sentry_hook
     from airflow_provider_sentry.hooks.sentry import SentryHook
-    from airflow_provider_sentry.sensors import state_store
+    from airflow_provider_sentry.sensors import state_store as state_stores
     from airflow_provider_sentry.sensors.state_store import StateStore
     from airflow_provider_sentry.triggers import issues as issue_triggers
 else:  # runtime only: loaded when a task runs, not when the DAG is parsed
@@ -40,7 +40,7 @@ else:  # runtime only: loaded when a task runs, not when the DAG is parsed
     watch_state = lazy_module("airflow_provider_sentry.core.watch")
     exceptions = lazy_module("airflow_provider_sentry.exceptions")
     sentry_hook = lazy_module("airflow_provider_sentry.hooks.sentry")
-    state_store = lazy_module("airflow_provider_sentry.sensors.state_store")
+    state_stores = lazy_module("airflow_provider_sentry.sensors.state_store")
     issue_triggers = lazy_module("airflow_provider_sentry.triggers.issues")
 
 MAX_STATE_KEY_LENGTH = 200
@@ -131,7 +131,7 @@ class NewIssuesSensor(BaseSensorOperator):
 
     def state_store(self) -> StateStore:
         """The durable store of the watch (an Airflow Variable per ``state_key``)."""
-        return state_store.VariableStateStore()
+        return state_stores.VariableStateStore()
 
     # -- Airflow entry points ----------------------------------------------------------------
     @property
@@ -223,7 +223,7 @@ class NewIssuesSensor(BaseSensorOperator):
 
     # -- the commit ----------------------------------------------------------------------------
     def _commit(self, watch: _Watch, outcome: PollOutcome) -> PokeReturnValue | bool:
-        committed = state_store.commit_outcome(
+        committed = state_stores.commit_outcome(
             self.state_store(),
             watch.key,
             outcome,
@@ -248,7 +248,7 @@ class NewIssuesSensor(BaseSensorOperator):
             self.log.info(
                 "Recorded a baseline for watch %r (Variable %s); issues first seen from now on will be delivered",
                 watch.key,
-                state_store.variable_name(watch.key),
+                state_stores.variable_name(watch.key),
             )
             return False
         if not issues:
