@@ -16,6 +16,7 @@ from typing import Any
 from airflow_provider_sentry.testing import SentryEmulator
 from airflow_provider_sentry.testing.routing import RequestRecord
 from tests.deployment.stack import Deployment
+from tests.ui.ui_airflow_stack import ApiError
 
 DAG_ID = "watcher_triage"
 CONN_ID = "sentry_watcher"
@@ -169,9 +170,47 @@ def _parent_pid(stat: Path) -> int | None:
         return None
 
 
-def stored_events(deployment: Deployment, asset_name: str) -> list[dict[str, Any]]:
-    answer = deployment.request("GET", f"/api/v2/assets/events?name_pattern={asset_name}&limit=100")
-    return list(answer["asset_events"])
+# What the api-server logs when Airflow 3.3 cannot serialize an asset event whose DAG run is queued and not
+# started yet: ``DagRunAssetReference.start_date`` is a required datetime, the run's is NULL until the
+# scheduler starts it (apache/airflow#71360; fixed by apache/airflow#71379, not in 3.3.2).
+UNSTARTED_RUN_ERROR = ("created_dagruns", "start_date", "valid datetime")
+
+
+def stored_events(deployment: Deployment, asset_name: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """The asset's events in the metadata DB. Between the scheduler creating an event's DAG run (queued) and
+    starting it, Airflow answers 500 (``UNSTARTED_RUN_ERROR``): ask again then, for at most ``timeout``
+    seconds. Any other error fails at once."""
+    path = f"/api/v2/assets/events?name_pattern={asset_name}&limit=100"
+    deadline = time.monotonic() + timeout
+    while True:
+        logged = api_server_log_size(deployment)
+        try:
+            return list(deployment.request("GET", path)["asset_events"])
+        except ApiError as exc:
+            if exc.status != 500 or not logged_since(deployment, logged, UNSTARTED_RUN_ERROR):
+                raise
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{path}: 500 on an unstarted DAG run for {timeout} s") from exc
+        time.sleep(0.2)
+
+
+def api_server_log_size(deployment: Deployment) -> int:
+    return (deployment.stack.home / "api-server.log").stat().st_size
+
+
+def logged_since(deployment: Deployment, offset: int, parts: tuple[str, ...], wait: float = 5.0) -> bool:
+    """Whether the api-server logged all ``parts`` after ``offset`` (it logs a 500's traceback just after
+    answering, so give it ``wait`` seconds)."""
+    deadline = time.monotonic() + wait
+    while True:
+        with (deployment.stack.home / "api-server.log").open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace")
+        if all(part in text for part in parts):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
 
 
 def test_a_triggerer_killed_between_storing_an_event_and_recording_repeats_that_batch_only(
