@@ -17,7 +17,7 @@ import pytest
 from airflow_provider_sentry.testing import SentryEmulator
 
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
-DAG_FILE = '''
+DAG_FILE = """
 from datetime import datetime
 
 from airflow.sdk import DAG
@@ -26,7 +26,7 @@ from airflow_provider_sentry.sensors.issues import NewIssuesSensor
 
 with DAG("cli_watch", start_date=datetime(2024, 1, 1), schedule=None, catchup=False):
     NewIssuesSensor(task_id="watch", poke_interval=1, timeout=3, mode="poke", soft_fail=True)
-'''
+"""
 
 
 def airflow(env: dict[str, str], *args: str) -> str:
