@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from airflow_provider_sentry.testing import SentryEmulator
+from tests.delivery_counts import counts
 from tests.deployment.stack import Deployment
 
 
@@ -35,17 +35,6 @@ def issues_of(deployment: Deployment, dag_id: str, run_id: str, map_index: int =
     except Exception:  # skipped (soft_fail timeout): no XCom
         return []
     return [item["id"] for item in value or []]
-
-
-def counts(got: list[str], expected: set[str]) -> dict[str, int]:
-    tally = Counter(got)
-    return {
-        "expected": len(expected),
-        "deliveries": len(got),
-        "lost": len(expected - set(tally)),
-        "duplicated": sum(n - 1 for n in tally.values() if n > 1),
-        "unexpected": len(set(tally) - expected),
-    }
 
 
 def issue_lists(emu: SentryEmulator) -> int:

@@ -14,12 +14,9 @@ from airflow_provider_sentry._compat import PokeReturnValue, TaskDeferred
 from airflow_provider_sentry.sensors.releases import ReleaseHealthSensor
 from airflow_provider_sentry.testing import SentryEmulator
 from airflow_provider_sentry.triggers.releases import ReleaseHealthTrigger
+from tests.trigger_loop import first_event
 
 WAITING = "waiting"
-
-
-class _Idle(BaseException):
-    """The trigger went to sleep: this check did not judge the release."""
 
 
 @dataclass
@@ -59,22 +56,6 @@ class GateRunner:
         if event is None:
             return WAITING
         return self.new_sensor().execute_complete({}, event.payload)
-
-
-async def first_event(trigger: ReleaseHealthTrigger) -> Any:
-    """Run the trigger's loop until it fires or goes to sleep once (one check)."""
-
-    async def idle(seconds: float) -> None:
-        raise _Idle
-
-    trigger._sleep = idle  # type: ignore[method-assign]
-    gen = trigger.run()
-    try:
-        return await gen.__anext__()
-    except _Idle:
-        return None
-    finally:
-        await gen.aclose()
 
 
 def sessions_once_deployed(emu: SentryEmulator, version: str, **counts: int) -> Callable[[Any], None]:

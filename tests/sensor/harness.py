@@ -13,6 +13,7 @@ from airflow_provider_sentry.sensors import issues as sensor_module
 from airflow_provider_sentry.sensors.issues import NewIssuesSensor
 from airflow_provider_sentry.sensors.state_store import StateStore, VariableStateStore
 from airflow_provider_sentry.triggers.issues import NewIssuesTrigger
+from tests.trigger_loop import first_event
 
 
 class Killed(BaseException):
@@ -58,10 +59,6 @@ class KillableStore:
 
     def delete(self, key: str) -> None:
         self.inner.delete(key)
-
-
-class _Idle(BaseException):
-    """The trigger went to sleep: this poll found nothing."""
 
 
 @dataclass
@@ -145,26 +142,12 @@ class Runner:
         _, kwargs = trigger.serialize()
         self.trigger_kwargs.append(json.dumps(kwargs))
         rebuilt = NewIssuesTrigger(**kwargs)  # the triggerer rebuilds it from its kwargs (e.g. after a restart)
-        event = asyncio.run(_first_event(rebuilt))
+        event = asyncio.run(first_event(rebuilt))
         if event is None:
             return []
         if kill_after_fetch:
             raise Killed("after_fetch")
         return list(self.new_sensor().execute_complete(self.context(), event.payload) or [])
-
-
-async def _first_event(trigger: NewIssuesTrigger) -> Any:
-    async def idle(seconds: float) -> None:
-        raise _Idle
-
-    trigger._sleep = idle  # type: ignore[method-assign]
-    gen = trigger.run()
-    try:
-        return await gen.__anext__()
-    except _Idle:
-        return None
-    finally:
-        await gen.aclose()
 
 
 def variable_store() -> VariableStateStore:

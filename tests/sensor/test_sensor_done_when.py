@@ -14,7 +14,6 @@ import asyncio
 import importlib.util
 import json
 import time
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +25,9 @@ import pytest
 from airflow_provider_sentry._compat import TaskDeferred
 from airflow_provider_sentry.testing import SentryEmulator
 from airflow_provider_sentry.triggers.issues import NewIssuesTrigger
-from tests.sensor.harness import _first_event, variable_store
+from tests.delivery_counts import counts
+from tests.sensor.harness import variable_store
+from tests.trigger_loop import first_event
 
 DAGS = Path(__file__).resolve().parents[2] / "tests" / "deployment" / "dags"
 
@@ -76,17 +77,6 @@ def delivered(dag_id: str) -> dict[tuple[str, int], list[str]]:
         items = json.loads(value) if isinstance(value, str) else value
         result[(run_id, map_index)] = [item["id"] for item in items or []]
     return result
-
-
-def counts(got: list[str], expected: set[str]) -> dict[str, int]:
-    tally = Counter(got)
-    return {
-        "expected": len(expected),
-        "deliveries": len(got),
-        "lost": len(expected - set(tally)),
-        "duplicated": sum(n - 1 for n in tally.values() if n > 1),
-        "unexpected": len(set(tally) - expected),
-    }
 
 
 def reset(dag_id: str) -> None:
@@ -158,7 +148,7 @@ def test_three_overlapping_deferrable_runs_and_a_final_run(
             sensor.execute(context(run))
         triggers[run] = info.value.trigger
     expected = {i["id"] for i in emu.add_issues(27, first_seen=now - 20)}
-    events = {run: asyncio.run(_first_event(NewIssuesTrigger(**t.serialize()[1]))) for run, t in triggers.items()}
+    events = {run: asyncio.run(first_event(NewIssuesTrigger(**t.serialize()[1]))) for run, t in triggers.items()}
     per_run: dict[str, list[str]] = {}
     for run, event in events.items():
         assert event is not None and len(event.payload["issues"]) == 27  # each trigger found the same batch

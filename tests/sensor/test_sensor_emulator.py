@@ -61,18 +61,18 @@ def test_request_counts(sentry_emulator: SentryEmulator, mode: str, n: int) -> N
 @pytest.mark.parametrize("n", [1, 99, 100, 101, 250])
 def test_trigger_request_counts(sentry_emulator: SentryEmulator, n: int) -> None:
     """Deferrable mode: each trigger poll is one request when idle, ceil(N/100) for N new."""
-    from tests.sensor.harness import _first_event
+    from tests.trigger_loop import first_event
 
     emu = sentry_emulator
     now = int(time.time())
     emu.add_issues(5, first_seen=now - 3600)
     state = _baseline_state(emu)
     emu.clear_requests()
-    assert asyncio.run(_first_event(_trigger(emu, state, max_issues=1000))) is None
+    assert asyncio.run(first_event(_trigger(emu, state, max_issues=1000))) is None
     assert len(emu.requests) == 1
     emu.add_issues(n, first_seen=now - 60)
     emu.clear_requests()
-    event = asyncio.run(_first_event(_trigger(emu, state, max_issues=1000)))
+    event = asyncio.run(first_event(_trigger(emu, state, max_issues=1000)))
     assert len(event.payload["issues"]) == n
     assert len(emu.requests) == math.ceil(n / 100)
 

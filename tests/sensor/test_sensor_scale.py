@@ -19,7 +19,8 @@ from airflow_provider_sentry.sensors.issues import NewIssuesSensor
 from airflow_provider_sentry.sensors.state_store import InMemoryStateStore, StateStore
 from airflow_provider_sentry.testing import SentryEmulator
 from airflow_provider_sentry.triggers.issues import NewIssuesTrigger
-from tests.sensor.harness import KillableStore, Runner, _first_event
+from tests.sensor.harness import KillableStore, Runner
+from tests.trigger_loop import first_event
 
 pytestmark = pytest.mark.usefixtures("no_waiting")
 
@@ -194,7 +195,7 @@ def test_three_overlapping_deferrable_runs_and_a_final_run(sentry_emulator: Sent
     delivered: list[str] = []
     waiting: list[str] = []
     for run, trigger in triggers.items():
-        event = asyncio.run(_first_event(NewIssuesTrigger(**trigger.serialize()[1])))
+        event = asyncio.run(first_event(NewIssuesTrigger(**trigger.serialize()[1])))
         assert event is not None and len(event.payload["issues"]) == 27  # all three found the same batch
         try:
             delivered += [i["id"] for i in sensor(store, deferrable=True).execute_complete(context(run), event.payload)]
@@ -204,7 +205,7 @@ def test_three_overlapping_deferrable_runs_and_a_final_run(sentry_emulator: Sent
     assert waiting == ["r2", "r3"]
     later = {i["id"] for i in emu.add_issues(5, first_seen=now - 5)}
     for run in waiting:  # the re-deferred triggers start from the committed state
-        event = asyncio.run(_first_event(NewIssuesTrigger(**triggers[run].serialize()[1])))
+        event = asyncio.run(first_event(NewIssuesTrigger(**triggers[run].serialize()[1])))
         if event is not None:
             try:
                 out = sensor(store, deferrable=True).execute_complete(context(run), event.payload)
@@ -227,7 +228,7 @@ def test_a_stale_trigger_copy_never_moves_the_watch_backwards(sentry_emulator: S
     committed = store.load("triage.wait") or {}
     trigger = info.value.trigger
     assert isinstance(trigger, NewIssuesTrigger)
-    event = asyncio.run(_first_event(NewIssuesTrigger(**trigger.serialize()[1])))
+    event = asyncio.run(first_event(NewIssuesTrigger(**trigger.serialize()[1])))
     assert event is not None
     with pytest.raises(TaskDeferred):
         sensor(store, deferrable=True).execute_complete(context("slow"), event.payload)
